@@ -1,0 +1,115 @@
+/**
+ * The intermediate representation: what the data plane needs, resolved from Kubernetes resources.
+ * Plain JSON-serialisable data (it is what /config_dump shows); compiled forms live in routing.
+ */
+export interface ConfigIR {
+  /** Namespace name → labels. Namespaces referenced by resources exist here even without a Namespace object. */
+  namespaces: Record<string, Record<string, string>>;
+  services: ServiceIR[];
+  pods: PodIR[];
+  gateways: GatewayIR[];
+  httpRoutes: HttpRouteIR[];
+}
+
+export interface ServiceIR {
+  /** `namespace/name` */
+  key: string;
+  namespace: string;
+  name: string;
+  /** `name.namespace.svc.cluster.local` */
+  hostname: string;
+  clusterIPs: string[];
+  ports: ServicePortIR[];
+}
+
+export interface ServicePortIR {
+  name: string;
+  port: number;
+  /** The Service's targetPort (a number, or a container port name resolved per endpoint by EndpointSlices). */
+  targetPort: number | string;
+  protocol: string;
+  appProtocol?: string;
+  endpoints: EndpointIR[];
+}
+
+export interface EndpointIR {
+  address: string;
+  port: number;
+  ready: boolean;
+  /** `namespace/name` of the Pod behind the address, when the EndpointSlice names it. */
+  pod?: string;
+  serviceAccount?: string;
+}
+
+export interface PodIR {
+  key: string;
+  namespace: string;
+  name: string;
+  ips: string[];
+  labels: Record<string, string>;
+  serviceAccount: string;
+}
+
+export interface GatewayIR {
+  key: string;
+  namespace: string;
+  name: string;
+  className: string;
+  listeners: ListenerIR[];
+}
+
+export interface ListenerIR {
+  name: string;
+  port: number;
+  protocol: string;
+  hostname?: string;
+}
+
+export type PathMatchType = 'Exact' | 'PathPrefix' | 'RegularExpression';
+export type ValueMatchType = 'Exact' | 'RegularExpression';
+
+export interface HttpMatchIR {
+  path: { type: PathMatchType; value: string };
+  /** Header names are lower case. */
+  headers: { type: ValueMatchType; name: string; value: string }[];
+  queryParams: { type: ValueMatchType; name: string; value: string }[];
+  method?: string;
+}
+
+export type BackendIR =
+  | { kind: 'service'; service: string; port: number; weight: number }
+  | { kind: 'invalid'; reason: string; weight: number };
+
+export interface HttpRuleIR {
+  name?: string;
+  matches: HttpMatchIR[];
+  backends: BackendIR[];
+}
+
+/** Where a route is attached, after the parent accepted it. */
+export type RouteAttachmentIR =
+  | { kind: 'Service'; service: string; port?: number }
+  | { kind: 'Gateway'; gateway: string; listener: string; port: number; hostnames: string[] };
+
+export interface RouteConditionIR {
+  type: 'Accepted' | 'ResolvedRefs';
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+export interface RouteParentStatusIR {
+  parentRef: { group: string; kind: string; namespace: string; name: string; sectionName?: string; port?: number };
+  conditions: RouteConditionIR[];
+}
+
+export interface HttpRouteIR {
+  key: string;
+  namespace: string;
+  name: string;
+  creationTimestamp?: string;
+  hostnames: string[];
+  rules: HttpRuleIR[];
+  attachments: RouteAttachmentIR[];
+  status: RouteParentStatusIR[];
+}

@@ -1,0 +1,149 @@
+import { dnsLabel, dnsSubdomain, labelSelector, portNumber, resource, unsupported, type Schema } from './common.ts';
+
+/** RFC 1123 hostname, optionally with one leading `*.` label (Gateway API `Hostname`). */
+const hostname: Schema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 253,
+  pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+};
+
+const headerName: Schema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 256,
+  pattern: "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$",
+};
+
+const listener: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'port', 'protocol'],
+  properties: {
+    name: dnsLabel,
+    hostname,
+    port: portNumber,
+    protocol: { type: 'string', minLength: 1 },
+    tls: unsupported('TLS listeners are not supported yet; ignored'),
+    allowedRoutes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        namespaces: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { enum: ['All', 'Same', 'Selector'] },
+            selector: labelSelector,
+          },
+        },
+        kinds: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['kind'],
+            properties: { group: { type: 'string' }, kind: { type: 'string', minLength: 1 } },
+          },
+        },
+      },
+    },
+  },
+};
+
+export const gatewaySchema: Schema = resource(true, {
+  type: 'object',
+  additionalProperties: false,
+  required: ['gatewayClassName', 'listeners'],
+  properties: {
+    gatewayClassName: { type: 'string', minLength: 1 },
+    listeners: { type: 'array', minItems: 1, maxItems: 64, items: listener },
+    addresses: unsupported('Gateway addresses have no effect on a waypoint process; ignored'),
+    infrastructure: {},
+    backendTLS: unsupported(),
+  },
+});
+
+const parentRef: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    group: { type: 'string' },
+    kind: { type: 'string' },
+    namespace: dnsLabel,
+    name: dnsSubdomain,
+    sectionName: dnsLabel,
+    port: portNumber,
+  },
+};
+
+const stringMatch = (types: string[]): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'value'],
+  properties: {
+    type: { enum: types },
+    name: headerName,
+    value: { type: 'string', maxLength: 4096 },
+  },
+});
+
+const pathMatch: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    type: { enum: ['Exact', 'PathPrefix', 'RegularExpression'] },
+    value: { type: 'string', maxLength: 1024 },
+  },
+};
+
+const httpMatch: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    path: pathMatch,
+    headers: { type: 'array', maxItems: 16, items: stringMatch(['Exact', 'RegularExpression']) },
+    queryParams: { type: 'array', maxItems: 16, items: stringMatch(['Exact', 'RegularExpression']) },
+    method: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] },
+  },
+};
+
+const backendRef: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    group: { type: 'string' },
+    kind: { type: 'string' },
+    name: dnsSubdomain,
+    namespace: dnsLabel,
+    port: portNumber,
+    weight: { type: 'integer', minimum: 0, maximum: 1000000 },
+    filters: unsupported('backendRef filters are not supported yet; ignored'),
+  },
+};
+
+const httpRule: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: dnsLabel,
+    matches: { type: 'array', maxItems: 64, items: httpMatch },
+    filters: unsupported('HTTPRoute filters are not supported yet; ignored'),
+    backendRefs: { type: 'array', maxItems: 16, items: backendRef },
+    timeouts: unsupported('HTTPRoute timeouts are not supported yet; ignored'),
+    retry: unsupported('HTTPRoute retry is not supported yet; ignored'),
+    sessionPersistence: unsupported('sessionPersistence is not implemented (Istio does not implement it either); ignored'),
+  },
+};
+
+export const httpRouteSchema: Schema = resource(true, {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    parentRefs: { type: 'array', maxItems: 32, items: parentRef },
+    hostnames: { type: 'array', maxItems: 16, items: hostname },
+    rules: { type: 'array', maxItems: 16, items: httpRule },
+  },
+});

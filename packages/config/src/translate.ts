@@ -1,0 +1,375 @@
+import { fieldPath, type Diagnostic } from './diagnostics.ts';
+import { intersectHostnames } from './hostnames.ts';
+import type {
+  BackendIR,
+  ConfigIR,
+  EndpointIR,
+  GatewayIR,
+  HttpMatchIR,
+  HttpRouteIR,
+  HttpRuleIR,
+  PodIR,
+  RouteAttachmentIR,
+  RouteConditionIR,
+  RouteParentStatusIR,
+  ServiceIR,
+} from './ir.ts';
+import { compileRegex } from './regex.ts';
+import type { EndpointSlice, Gateway, HTTPBackendRef, HTTPRoute, HTTPRouteMatch, Namespace, ParentReference, Pod, Service } from './resources.ts';
+import { selectorMatches } from './selectors.ts';
+import type { SourcedResource } from './validate.ts';
+
+export const CLUSTER_DOMAIN = 'cluster.local';
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+type Path = (string | number)[];
+
+class Reporter {
+  readonly diagnostics: Diagnostic[] = [];
+  add(severity: Diagnostic['severity'], src: SourcedResource, path: Path, message: string): void {
+    const { line, col } = src.doc.locate([...src.base, ...path]);
+    this.diagnostics.push({
+      severity,
+      file: src.doc.file,
+      line,
+      col,
+      resource: src.id,
+      ...(path.length ? { field: fieldPath(path) } : {}),
+      message,
+    });
+  }
+}
+
+/** Resolves validated resources into the IR, reporting what is inconsistent between them. */
+export function translate(sourced: readonly SourcedResource[]): { ir: ConfigIR; diagnostics: Diagnostic[] } {
+  const report = new Reporter();
+  const unique = dedupe(sourced, report);
+  const of = <K extends SourcedResource['resource']['kind']>(kind: K) =>
+    unique.filter((s) => s.resource.kind === kind) as (SourcedResource & { resource: Extract<SourcedResource['resource'], { kind: K }> })[];
+
+  const namespaces = translateNamespaces(of('Namespace'), unique);
+  const pods = of('Pod').map((s) => translatePod(s.resource));
+  const services = translateServices(of('Service'), of('EndpointSlice'), pods, report);
+  const gateways = of('Gateway').map((s) => translateGateway(s, report));
+  const gatewaySpecs = new Map(of('Gateway').map((s) => [`${s.resource.metadata.namespace}/${s.resource.metadata.name}`, s.resource]));
+  const httpRoutes = of('HTTPRoute').map((s) => translateHttpRoute(s, { namespaces, services, gateways, gatewaySpecs }, report));
+  return { ir: { namespaces, services, pods, gateways, httpRoutes }, diagnostics: report.diagnostics };
+}
+
+function dedupe(sourced: readonly SourcedResource[], report: Reporter): SourcedResource[] {
+  const seen = new Map<string, SourcedResource>();
+  const out: SourcedResource[] = [];
+  for (const s of sourced) {
+    const first = seen.get(s.id);
+    if (first) {
+      const at = first.doc.locate(first.base);
+      report.add('error', s, [], `duplicate resource: already defined at ${first.doc.file}:${at.line}:${at.col}`);
+      continue;
+    }
+    seen.set(s.id, s);
+    out.push(s);
+  }
+  return out;
+}
+
+function translateNamespaces(objects: { resource: Namespace }[], all: readonly SourcedResource[]): ConfigIR['namespaces'] {
+  const out: ConfigIR['namespaces'] = {};
+  for (const s of all) {
+    const ns = s.resource.metadata.namespace;
+    if (ns) out[ns] = { 'kubernetes.io/metadata.name': ns };
+  }
+  for (const { resource } of objects) {
+    const name = resource.metadata.name;
+    out[name] = { ...resource.metadata.labels, 'kubernetes.io/metadata.name': name };
+  }
+  return out;
+}
+
+function translatePod(pod: Pod): PodIR {
+  const ips = new Set<string>();
+  if (pod.status?.podIP) ips.add(pod.status.podIP);
+  for (const p of pod.status?.podIPs ?? []) if (p.ip) ips.add(p.ip);
+  const namespace = pod.metadata.namespace!;
+  return {
+    key: `${namespace}/${pod.metadata.name}`,
+    namespace,
+    name: pod.metadata.name,
+    ips: [...ips],
+    labels: { ...pod.metadata.labels },
+    serviceAccount: pod.spec.serviceAccountName || 'default',
+  };
+}
+
+function translateServices(
+  services: (SourcedResource & { resource: Service })[],
+  slices: (SourcedResource & { resource: EndpointSlice })[],
+  pods: PodIR[],
+  report: Reporter,
+): ServiceIR[] {
+  const podsByKey = new Map(pods.map((p) => [p.key, p]));
+  const podsByIp = new Map(pods.flatMap((p) => p.ips.map((ip) => [`${p.namespace}/${ip}`, p] as const)));
+  const slicesByService = new Map<string, (SourcedResource & { resource: EndpointSlice })[]>();
+  const serviceKeys = new Set(services.map((s) => `${s.resource.metadata.namespace}/${s.resource.metadata.name}`));
+
+  for (const s of slices) {
+    const svcName = s.resource.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (!svcName) {
+      report.add('warning', s, ['metadata', 'labels'], `has no ${SERVICE_NAME_LABEL} label, so no Service uses it; ignored`);
+      continue;
+    }
+    const key = `${s.resource.metadata.namespace}/${svcName}`;
+    if (!serviceKeys.has(key)) {
+      report.add('warning', s, ['metadata', 'labels', SERVICE_NAME_LABEL], `names Service ${key}, which is not in the config; ignored`);
+      continue;
+    }
+    if (s.resource.addressType === 'FQDN') {
+      report.add('warning', s, ['addressType'], 'FQDN EndpointSlices are not supported; ignored');
+      continue;
+    }
+    const list = slicesByService.get(key) ?? [];
+    list.push(s);
+    slicesByService.set(key, list);
+  }
+
+  return services.map((src) => {
+    const svc = src.resource;
+    const namespace = svc.metadata.namespace!;
+    const key = `${namespace}/${svc.metadata.name}`;
+    const own = slicesByService.get(key) ?? [];
+    if (own.length === 0 && (svc.spec.ports?.length ?? 0) > 0) {
+      report.add('warning', src, [], 'no EndpointSlice names this Service (label kubernetes.io/service-name); requests to it get 503 no healthy upstream');
+    }
+    const clusterIPs = [...new Set([svc.spec.clusterIP, ...(svc.spec.clusterIPs ?? [])].filter((ip): ip is string => !!ip && ip !== 'None'))];
+    const ports = (svc.spec.ports ?? []).map((p, i) => {
+      const name = p.name ?? '';
+      const endpoints: EndpointIR[] = [];
+      let matched = false;
+      for (const slice of own) {
+        const slicePort = (slice.resource.ports ?? []).find((sp) => (sp.name ?? '') === name);
+        if (!slicePort || !slicePort.port) continue;
+        matched = true;
+        for (const ep of slice.resource.endpoints ?? []) {
+          const podKey = ep.targetRef?.kind === 'Pod' && ep.targetRef.name ? `${ep.targetRef.namespace ?? namespace}/${ep.targetRef.name}` : undefined;
+          for (const address of ep.addresses) {
+            const pod = (podKey && podsByKey.get(podKey)) || podsByIp.get(`${namespace}/${address}`);
+            endpoints.push({
+              address,
+              port: slicePort.port,
+              ready: ep.conditions?.ready !== false,
+              ...(pod ? { pod: pod.key, serviceAccount: pod.serviceAccount } : podKey ? { pod: podKey } : {}),
+            });
+          }
+        }
+      }
+      if (own.length > 0 && !matched) {
+        report.add('warning', src, ['spec', 'ports', i], `no EndpointSlice of this Service has a port named ${JSON.stringify(name)}; requests to port ${p.port} get 503 no healthy upstream`);
+      }
+      return {
+        name,
+        port: p.port,
+        targetPort: p.targetPort ?? p.port,
+        protocol: p.protocol ?? 'TCP',
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+        endpoints,
+      };
+    });
+    return { key, namespace, name: svc.metadata.name, hostname: `${svc.metadata.name}.${namespace}.svc.${CLUSTER_DOMAIN}`, clusterIPs, ports };
+  });
+}
+
+const ROUTABLE_PROTOCOLS = new Set(['HTTP']);
+/** Protocols of listeners that are not Gateway routing entry points for the plain listener. */
+const MESH_PROTOCOLS = new Set(['HBONE']);
+
+function translateGateway(src: SourcedResource & { resource: Gateway }, report: Reporter): GatewayIR {
+  const gw = src.resource;
+  const namespace = gw.metadata.namespace!;
+  const seen = new Set<string>();
+  gw.spec.listeners.forEach((l, i) => {
+    if (seen.has(l.name)) report.add('error', src, ['spec', 'listeners', i, 'name'], `duplicate listener name ${JSON.stringify(l.name)}`);
+    seen.add(l.name);
+    if (!ROUTABLE_PROTOCOLS.has(l.protocol) && !MESH_PROTOCOLS.has(l.protocol)) {
+      report.add('warning', src, ['spec', 'listeners', i, 'protocol'], `listener protocol ${l.protocol} is not supported yet; the listener is ignored`);
+    }
+  });
+  return {
+    key: `${namespace}/${gw.metadata.name}`,
+    namespace,
+    name: gw.metadata.name,
+    className: gw.spec.gatewayClassName,
+    listeners: gw.spec.listeners.map((l) => ({ name: l.name, port: l.port, protocol: l.protocol, ...(l.hostname ? { hostname: l.hostname } : {}) })),
+  };
+}
+
+interface RouteContext {
+  namespaces: ConfigIR['namespaces'];
+  services: ServiceIR[];
+  gateways: GatewayIR[];
+  /** The Gateway resources by key, for allowedRoutes (the IR keeps only the outcome). */
+  gatewaySpecs: Map<string, Gateway>;
+}
+
+function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx: RouteContext, report: Reporter): HttpRouteIR {
+  const route = src.resource;
+  const namespace = route.metadata.namespace!;
+  const hostnames = route.spec.hostnames ?? [];
+  const rules: HttpRuleIR[] = (route.spec.rules ?? [{}]).map((rule, ri) => ({
+    ...(rule.name ? { name: rule.name } : {}),
+    matches: (rule.matches?.length ? rule.matches : [{}]).map((m, mi) => translateMatch(m, src, ['spec', 'rules', ri, 'matches', mi], report)),
+    backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
+  }));
+  const invalid = rules.flatMap((r) => r.backends).find((b): b is Extract<BackendIR, { kind: 'invalid' }> => b.kind === 'invalid');
+  const resolvedRefs: RouteConditionIR = invalid
+    ? { type: 'ResolvedRefs', status: 'False', reason: invalid.reason.split(':')[0]!, message: invalid.reason }
+    : { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all references resolved' };
+
+  const attachments: RouteAttachmentIR[] = [];
+  const status: RouteParentStatusIR[] = [];
+  (route.spec.parentRefs ?? []).forEach((ref, pi) => {
+    const group = ref.group ?? GATEWAY_GROUP;
+    const kind = ref.kind ?? 'Gateway';
+    const parentRef = { group, kind, namespace: ref.namespace ?? namespace, name: ref.name, ...(ref.sectionName ? { sectionName: ref.sectionName } : {}), ...(ref.port ? { port: ref.port } : {}) };
+    const result = attach(ref, parentRef, hostnames, namespace, ctx);
+    if (result.accepted) attachments.push(...result.attachments);
+    else report.add('warning', src, ['spec', 'parentRefs', pi], `not accepted by its parent: ${result.reason}: ${result.message}`);
+    status.push({
+      parentRef,
+      conditions: [
+        result.accepted
+          ? { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'route accepted' }
+          : { type: 'Accepted', status: 'False', reason: result.reason, message: result.message },
+        resolvedRefs,
+      ],
+    });
+  });
+  if (!route.spec.parentRefs?.length) report.add('warning', src, ['spec'], 'has no parentRefs, so it applies nowhere');
+
+  return {
+    key: `${namespace}/${route.metadata.name}`,
+    namespace,
+    name: route.metadata.name,
+    ...(route.metadata.creationTimestamp ? { creationTimestamp: route.metadata.creationTimestamp } : {}),
+    hostnames,
+    rules,
+    attachments,
+    status,
+  };
+}
+
+type AttachResult =
+  | { accepted: true; attachments: RouteAttachmentIR[] }
+  | { accepted: false; reason: string; message: string };
+
+function attach(
+  ref: ParentReference,
+  parentRef: RouteParentStatusIR['parentRef'],
+  hostnames: readonly string[],
+  routeNamespace: string,
+  ctx: RouteContext,
+): AttachResult {
+  if (parentRef.group === '' && parentRef.kind === 'Service') {
+    const key = `${parentRef.namespace}/${parentRef.name}`;
+    const svc = ctx.services.find((s) => s.key === key);
+    if (!svc) return { accepted: false, reason: 'NoMatchingParent', message: `Service ${key} is not in the config` };
+    if (parentRef.namespace !== routeNamespace) {
+      return { accepted: false, reason: 'NotAllowedByListeners', message: 'routes for a Service in another namespace (consumer routes) are not supported in ambient mode' };
+    }
+    if (ref.port !== undefined && !svc.ports.some((p) => p.port === ref.port)) {
+      return { accepted: false, reason: 'NoMatchingParent', message: `Service ${key} has no port ${ref.port}` };
+    }
+    return { accepted: true, attachments: [{ kind: 'Service', service: key, ...(ref.port !== undefined ? { port: ref.port } : {}) }] };
+  }
+  if (parentRef.group !== GATEWAY_GROUP || parentRef.kind !== 'Gateway') {
+    return { accepted: false, reason: 'NoMatchingParent', message: `parentRef kind ${parentRef.group || 'core'}/${parentRef.kind} is not supported` };
+  }
+  const key = `${parentRef.namespace}/${parentRef.name}`;
+  const gw = ctx.gateways.find((g) => g.key === key);
+  if (!gw) return { accepted: false, reason: 'NoMatchingParent', message: `Gateway ${key} is not in the config` };
+  const candidates = gw.listeners.filter(
+    (l) => ROUTABLE_PROTOCOLS.has(l.protocol) && (!ref.sectionName || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port),
+  );
+  if (candidates.length === 0) {
+    return { accepted: false, reason: 'NoMatchingParent', message: `Gateway ${key} has no HTTP listener${ref.sectionName ? ` named ${ref.sectionName}` : ''}${ref.port ? ` on port ${ref.port}` : ''}` };
+  }
+  const spec = ctx.gatewaySpecs.get(key);
+  const allowed = candidates.filter((l) => routeAllowed(spec?.spec.listeners.find((x) => x.name === l.name), gw.namespace, routeNamespace, ctx));
+  if (allowed.length === 0) {
+    return { accepted: false, reason: 'NotAllowedByListeners', message: `no listener of Gateway ${key} allows HTTPRoutes from namespace ${routeNamespace}` };
+  }
+  const attachments: RouteAttachmentIR[] = [];
+  for (const l of allowed) {
+    const effective = intersectHostnames(l.hostname, hostnames);
+    if (effective) attachments.push({ kind: 'Gateway', gateway: key, listener: l.name, port: l.port, hostnames: effective });
+  }
+  if (attachments.length === 0) {
+    return { accepted: false, reason: 'NoMatchingListenerHostname', message: `no listener hostname of Gateway ${key} intersects the route's hostnames` };
+  }
+  return { accepted: true, attachments };
+}
+
+function routeAllowed(listener: Gateway['spec']['listeners'][number] | undefined, gatewayNamespace: string, routeNamespace: string, ctx: RouteContext): boolean {
+  const kinds = listener?.allowedRoutes?.kinds;
+  if (kinds && !kinds.some((k) => k.kind === 'HTTPRoute' && (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP)) return false;
+  const ns = listener?.allowedRoutes?.namespaces;
+  switch (ns?.from ?? 'Same') {
+    case 'All':
+      return true;
+    case 'Same':
+      return gatewayNamespace === routeNamespace;
+    case 'Selector':
+      return selectorMatches(ns?.selector, ctx.namespaces[routeNamespace] ?? { 'kubernetes.io/metadata.name': routeNamespace });
+  }
+}
+
+function translateMatch(m: HTTPRouteMatch, src: SourcedResource, path: Path, report: Reporter): HttpMatchIR {
+  const type = m.path?.type ?? 'PathPrefix';
+  const value = m.path?.value ?? '/';
+  if (type === 'RegularExpression') {
+    const err = compileRegex(value).error;
+    if (err) report.add('error', src, [...path, 'path', 'value'], err);
+  } else if (!value.startsWith('/')) {
+    report.add('error', src, [...path, 'path', 'value'], `must start with "/" (got ${JSON.stringify(value)})`);
+  } else if (/\/\/|\/\.\.?(\/|$)|[?#]/.test(value)) {
+    report.add('error', src, [...path, 'path', 'value'], `must not contain "//", "/./", "/../", "?" or "#" (got ${JSON.stringify(value)})`);
+  }
+  const values = (list: HTTPRouteMatch['headers'], field: string) => {
+    const seen = new Set<string>();
+    return (list ?? []).map((h, i) => {
+      const name = field === 'headers' ? h.name.toLowerCase() : h.name;
+      if (seen.has(name)) report.add('error', src, [...path, field, i, 'name'], `duplicate ${field === 'headers' ? 'header' : 'query parameter'} name ${JSON.stringify(h.name)}`);
+      seen.add(name);
+      const t = h.type ?? 'Exact';
+      if (t === 'RegularExpression') {
+        const err = compileRegex(h.value).error;
+        if (err) report.add('error', src, [...path, field, i, 'value'], err);
+      }
+      return { type: t, name, value: h.value };
+    });
+  };
+  return {
+    path: { type, value },
+    headers: values(m.headers, 'headers'),
+    queryParams: values(m.queryParams, 'queryParams'),
+    ...(m.method ? { method: m.method } : {}),
+  };
+}
+
+function translateBackend(b: HTTPBackendRef, routeNamespace: string, ctx: RouteContext, src: SourcedResource, path: Path, report: Reporter): BackendIR {
+  const weight = b.weight ?? 1;
+  const invalid = (reason: string): BackendIR => {
+    report.add('warning', src, path, `${reason}; requests for this backend get 500`);
+    return { kind: 'invalid', reason, weight };
+  };
+  const group = b.group ?? '';
+  const kind = b.kind ?? 'Service';
+  if (group !== '' || kind !== 'Service') return invalid(`InvalidKind: backend kind ${group || 'core'}/${kind} is not supported`);
+  const namespace = b.namespace ?? routeNamespace;
+  if (namespace !== routeNamespace) return invalid(`RefNotPermitted: backendRefs to another namespace need a ReferenceGrant, which is not supported yet`);
+  const key = `${namespace}/${b.name}`;
+  const svc = ctx.services.find((s) => s.key === key);
+  if (!svc) return invalid(`BackendNotFound: Service ${key} is not in the config`);
+  if (b.port === undefined) return invalid('UnsupportedValue: a Service backendRef needs a port');
+  if (!svc.ports.some((p) => p.port === b.port)) return invalid(`BackendNotFound: Service ${key} has no port ${b.port}`);
+  return { kind: 'service', service: key, port: b.port, weight };
+}

@@ -1,0 +1,168 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { fieldPath, type Diagnostic } from './diagnostics.ts';
+import type { Resource, ResourceKind } from './resources.ts';
+import type { SourceDocument } from './source.ts';
+import type { Schema } from './schemas/common.ts';
+import { endpointSliceSchema, namespaceSchema, podSchema, serviceSchema } from './schemas/core.ts';
+import { gatewaySchema, httpRouteSchema } from './schemas/gateway.ts';
+
+interface KindInfo {
+  kind: ResourceKind;
+  apiVersions: readonly string[];
+  namespaced: boolean;
+  schema: Schema;
+}
+
+const GATEWAY_VERSIONS = ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1'];
+
+export const SUPPORTED_KINDS: readonly KindInfo[] = [
+  { kind: 'Namespace', apiVersions: ['v1'], namespaced: false, schema: namespaceSchema },
+  { kind: 'Service', apiVersions: ['v1'], namespaced: true, schema: serviceSchema },
+  { kind: 'Pod', apiVersions: ['v1'], namespaced: true, schema: podSchema },
+  { kind: 'EndpointSlice', apiVersions: ['discovery.k8s.io/v1'], namespaced: true, schema: endpointSliceSchema },
+  { kind: 'Gateway', apiVersions: GATEWAY_VERSIONS, namespaced: true, schema: gatewaySchema },
+  { kind: 'HTTPRoute', apiVersions: GATEWAY_VERSIONS, namespaced: true, schema: httpRouteSchema },
+];
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+ajv.addKeyword({ keyword: 'x-unsupported', schemaType: 'string' });
+const validators = new Map<ResourceKind, ValidateFunction>(SUPPORTED_KINDS.map((k) => [k.kind, ajv.compile(k.schema)]));
+
+/** A resource that passed its schema, with where it came from. */
+export interface SourcedResource {
+  resource: Resource;
+  /** `Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds. */
+  id: string;
+  doc: SourceDocument;
+  /** Path prefix inside `doc.value` (non-empty for items of a `kind: List`). */
+  base: readonly (string | number)[];
+}
+
+export interface ValidationResult {
+  resources: SourcedResource[];
+  diagnostics: Diagnostic[];
+}
+
+/** Checks one YAML document against the schema of its kind; unknown kinds are skipped with a notice. */
+export function validateDocument(doc: SourceDocument, defaultNamespace: string): ValidationResult {
+  const out: ValidationResult = { resources: [], diagnostics: [] };
+  visit(doc, doc.value, [], defaultNamespace, out);
+  return out;
+}
+
+function visit(doc: SourceDocument, value: unknown, base: (string | number)[], defaultNamespace: string, out: ValidationResult): void {
+  const at = (path: (string | number)[]) => doc.locate([...base, ...path]);
+  const report = (severity: Diagnostic['severity'], path: (string | number)[], message: string, id?: string) => {
+    const { line, col } = at(path);
+    out.diagnostics.push({
+      severity,
+      file: doc.file,
+      line,
+      col,
+      ...(id ? { resource: id } : {}),
+      ...(path.length ? { field: fieldPath(path) } : {}),
+      message,
+    });
+  };
+
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    report('error', [], `a document must be a mapping (a Kubernetes object), not ${describe(value)}`);
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  if (typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') {
+    report('error', [], 'a document needs string fields apiVersion and kind');
+    return;
+  }
+  if (obj.kind === 'List' && obj.apiVersion === 'v1') {
+    const items = Array.isArray(obj.items) ? obj.items : [];
+    items.forEach((item, i) => visit(doc, item, [...base, 'items', i], defaultNamespace, out));
+    return;
+  }
+  const info = SUPPORTED_KINDS.find((k) => k.kind === obj.kind);
+  const meta = obj.metadata as Record<string, unknown> | undefined;
+  const name = typeof meta?.name === 'string' ? meta.name : '?';
+  if (!info) {
+    report('notice', [], `kind ${obj.apiVersion}/${obj.kind} (${name}) is not supported; skipped`);
+    return;
+  }
+  if (!info.apiVersions.includes(obj.apiVersion)) {
+    report('notice', ['apiVersion'], `${obj.kind} apiVersion ${obj.apiVersion} is not supported (use ${info.apiVersions.join(' or ')}); skipped`);
+    return;
+  }
+  const namespace = info.namespaced ? (typeof meta?.namespace === 'string' ? meta.namespace : defaultNamespace) : undefined;
+  const id = namespace ? `${info.kind}/${namespace}/${name}` : `${info.kind}/${name}`;
+  const validate = validators.get(info.kind)!;
+  const valid = validate(obj);
+  if (!valid) {
+    for (const err of collapse(validate.errors ?? [])) {
+      const { path, message } = describeError(err);
+      report('error', path, message, id);
+    }
+    return;
+  }
+  for (const { path, reason } of unsupportedFields(info.schema, obj, [])) report('warning', path, reason, id);
+  const resource = structuredClone(obj) as unknown as Resource;
+  if (namespace) resource.metadata.namespace = namespace;
+  out.resources.push({ resource, id, doc, base });
+}
+
+/** Drops the per-branch errors under a failed oneOf, which only repeat what the oneOf says. */
+function collapse(errors: ErrorObject[]): ErrorObject[] {
+  const oneOfs = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
+  return errors.filter((e) => e.keyword === 'oneOf' || !oneOfs.some((p) => e.schemaPath.startsWith(`${p}/`)));
+}
+
+function describeError(err: ErrorObject): { path: (string | number)[]; message: string } {
+  const path = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const params = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'additionalProperties':
+      return { path: [...path, String(params.additionalProperty)], message: 'unknown field' };
+    case 'required':
+      return { path: [...path, String(params.missingProperty)], message: 'required field is missing' };
+    case 'enum':
+      return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'type':
+      return { path, message: `must be ${String(params.type).replace(',', ' or ')}` };
+    case 'oneOf':
+      return { path, message: 'must be a port number (1-65535) or a port name' };
+    case 'pattern':
+      return { path, message: `${JSON.stringify(valueAt(err))} is not valid here (must match ${String(params.pattern)})` };
+    default:
+      return { path, message: err.message ?? 'is invalid' };
+  }
+}
+
+function valueAt(err: ErrorObject): unknown {
+  return (err as ErrorObject & { data?: unknown }).data;
+}
+
+function* unsupportedFields(schema: Schema, value: unknown, path: (string | number)[]): Generator<{ path: (string | number)[]; reason: string }> {
+  const reason = schema['x-unsupported'];
+  if (typeof reason === 'string') {
+    yield { path, reason };
+    return;
+  }
+  if (Array.isArray(value) && schema.items && typeof schema.items === 'object') {
+    for (let i = 0; i < value.length; i++) yield* unsupportedFields(schema.items as Schema, value[i], [...path, i]);
+    return;
+  }
+  const props = schema.properties as Record<string, Schema> | undefined;
+  if (props && value && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      const sub = props[key];
+      if (sub) yield* unsupportedFields(sub, child, [...path, key]);
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return `a ${typeof value} (${JSON.stringify(value).slice(0, 40)})`;
+}

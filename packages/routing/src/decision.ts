@@ -1,0 +1,39 @@
+import type { EndpointIR, ServiceIR, ServicePortIR } from '@waypoint/config';
+import type { RoundRobin } from './balancer.ts';
+
+/** Envoy response flags this package can decide on its own. */
+export type LocalFlag = 'NR' | 'NC' | 'UH';
+
+/** A request answered by the proxy itself, as Envoy would answer it. */
+export interface LocalReply {
+  kind: 'local';
+  status: number;
+  body: string;
+  flag: LocalFlag;
+  /** Envoy's %RESPONSE_CODE_DETAILS% */
+  details: string;
+  routeName: string;
+}
+
+/** A Service port to forward to, with its endpoint picker. Built once per config, shared by requests. */
+export interface ServiceTarget {
+  service: ServiceIR;
+  port: ServicePortIR;
+  /** Istio's cluster name, for logs: `inbound-vip|<port>|http|<hostname>`. */
+  clusterName: string;
+  endpoints: RoundRobin<EndpointIR>;
+}
+
+export interface Forward {
+  kind: 'forward';
+  target: ServiceTarget;
+  routeName: string;
+}
+
+export type RouteDecision = Forward | LocalReply;
+
+export function localReply(status: number, body: string, flag: LocalFlag, details: string, routeName = '-'): LocalReply {
+  return { kind: 'local', status, body, flag, details, routeName };
+}
+
+export const NO_ROUTE = localReply(404, '', 'NR', 'route_not_found');

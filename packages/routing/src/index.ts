@@ -1,0 +1,7 @@
+export { RoundRobin } from './balancer.ts';
+export * from './decision.ts';
+export { CompiledMatch } from './match.ts';
+export { compareMatches, compareRoutes } from './precedence.ts';
+export { QueryView, headerValue, type RouteRequest } from './request.ts';
+export { Router, parseHost, type RouterOptions } from './router.ts';
+export { RouteTable } from './table.ts';

@@ -1,0 +1,60 @@
+import { compileRegex, type HttpMatchIR } from '@waypoint/config';
+import { headerValue, type QueryView, type RouteRequest } from './request.ts';
+
+type ValueTest = (value: string) => boolean;
+
+function valueTest(type: 'Exact' | 'RegularExpression', expected: string): ValueTest {
+  if (type === 'Exact') return (v) => v === expected;
+  const { regex } = compileRegex(expected);
+  if (!regex) throw new Error(`regex ${expected} does not compile; validation should have rejected it`);
+  return (v) => regex.test(v);
+}
+
+function pathTest(path: HttpMatchIR['path']): ValueTest {
+  switch (path.type) {
+    case 'Exact':
+      return valueTest('Exact', path.value);
+    case 'RegularExpression':
+      return valueTest('RegularExpression', path.value);
+    case 'PathPrefix': {
+      // Element-wise prefix: /abc matches /abc, /abc/ and /abc/def but not /abcd; a trailing slash is ignored.
+      const prefix = path.value.length > 1 ? path.value.replace(/\/+$/, '') : path.value;
+      if (prefix === '/' || prefix === '') return () => true;
+      const withSlash = `${prefix}/`;
+      return (p) => p === prefix || p.startsWith(withSlash);
+    }
+  }
+}
+
+/** One HTTPRoute match, compiled: every condition must hold. */
+export class CompiledMatch {
+  readonly #path: ValueTest;
+  readonly #method: string | undefined;
+  readonly #headers: { name: string; test: ValueTest }[];
+  readonly #query: { name: string; test: ValueTest }[];
+
+  constructor(match: HttpMatchIR) {
+    this.#path = pathTest(match.path);
+    this.#method = match.method;
+    this.#headers = match.headers.map((h) => ({ name: h.name, test: valueTest(h.type, h.value) }));
+    this.#query = match.queryParams.map((q) => ({ name: q.name, test: valueTest(q.type, q.value) }));
+  }
+
+  get usesQuery(): boolean {
+    return this.#query.length > 0;
+  }
+
+  matches(req: RouteRequest, query: QueryView): boolean {
+    if (this.#method !== undefined && req.method !== this.#method) return false;
+    if (!this.#path(req.path)) return false;
+    for (const h of this.#headers) {
+      const v = headerValue(req.headers, h.name);
+      if (v === undefined || !h.test(v)) return false;
+    }
+    for (const q of this.#query) {
+      const v = query.get(q.name);
+      if (v === null || !q.test(v)) return false;
+    }
+    return true;
+  }
+}

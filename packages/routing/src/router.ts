@@ -1,0 +1,162 @@
+import { CLUSTER_DOMAIN, type ConfigIR, type HttpRouteIR, type ServiceIR } from '@waypoint/config';
+import { RoundRobin } from './balancer.ts';
+import { NO_ROUTE, type RouteDecision, type ServiceTarget } from './decision.ts';
+import type { RouteRequest } from './request.ts';
+import { RouteTable, type RuleRef } from './table.ts';
+
+export interface RouterOptions {
+  /** Namespace that short Service names (`reviews`) resolve against. */
+  namespace: string;
+}
+
+/** Splits a Host header into a lower-case host name and an optional port. */
+export function parseHost(host: string | undefined): { name: string; port: number | undefined } {
+  if (!host) return { name: '', port: undefined };
+  let name = host;
+  let port: number | undefined;
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    name = end > 0 ? host.slice(1, end) : host;
+    if (end > 0 && host[end + 1] === ':') port = Number(host.slice(end + 2));
+  } else {
+    const colon = host.indexOf(':');
+    if (colon >= 0 && colon === host.lastIndexOf(':')) {
+      name = host.slice(0, colon);
+      port = Number(host.slice(colon + 1));
+    }
+  }
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) port = undefined;
+  return { name: name.toLowerCase(), port };
+}
+
+/** A Service port, routed: the mesh (GAMMA) route table or Istio's default route to the Service itself. */
+interface MeshPort {
+  table: RouteTable | undefined;
+  fallback: RouteDecision;
+}
+
+class VirtualHosts {
+  readonly exact = new Map<string, RouteTable>();
+  readonly wildcard = new Map<string, RouteTable>(); // key: ".example.com" for "*.example.com"
+  any: RouteTable | undefined;
+
+  find(host: string): RouteTable | undefined {
+    const exact = this.exact.get(host);
+    if (exact) return exact;
+    if (this.wildcard.size) {
+      // Longest suffix first: for a.b.example.com try .b.example.com, then .example.com, then .com.
+      for (let dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
+        const table = this.wildcard.get(host.slice(dot));
+        if (table && dot > 0) return table;
+      }
+    }
+    return this.any;
+  }
+}
+
+/** All routing decisions for one config snapshot: immutable except for load-balancer state. */
+export class Router {
+  readonly #targets = new Map<string, ServiceTarget>();
+  readonly #servicesByHost = new Map<string, ServiceIR>();
+  readonly #mesh = new Map<string, MeshPort>();
+  readonly #gateways = new Map<number, VirtualHosts>();
+
+  constructor(ir: ConfigIR, options: RouterOptions) {
+    for (const svc of ir.services) {
+      for (const name of hostAliases(svc, options.namespace)) this.#servicesByHost.set(name, svc);
+      for (const port of svc.ports) {
+        this.#targets.set(`${svc.key}:${port.port}`, {
+          service: svc,
+          port,
+          clusterName: `inbound-vip|${port.port}|http|${svc.hostname}`,
+          endpoints: new RoundRobin(port.endpoints, (e) => e.ready),
+        });
+      }
+    }
+    const lookup = (service: string, port: number) => this.#targets.get(`${service}:${port}`);
+    this.#compileMesh(ir.httpRoutes, lookup, ir.services);
+    this.#compileGateways(ir.httpRoutes, lookup);
+  }
+
+  #compileMesh(routes: readonly HttpRouteIR[], lookup: (s: string, p: number) => ServiceTarget | undefined, services: readonly ServiceIR[]): void {
+    for (const svc of services) {
+      for (const port of svc.ports) {
+        const rules: RuleRef[] = [];
+        for (const route of routes) {
+          const attached = route.attachments.some((a) => a.kind === 'Service' && a.service === svc.key && (a.port === undefined || a.port === port.port));
+          if (attached) route.rules.forEach((_, ruleIndex) => rules.push({ route, ruleIndex }));
+        }
+        const target = lookup(svc.key, port.port)!;
+        this.#mesh.set(`${svc.key}:${port.port}`, {
+          table: rules.length ? new RouteTable(rules, lookup) : undefined,
+          fallback: { kind: 'forward', target, routeName: 'default' },
+        });
+      }
+    }
+  }
+
+  #compileGateways(routes: readonly HttpRouteIR[], lookup: (s: string, p: number) => ServiceTarget | undefined): void {
+    const byPortHost = new Map<number, Map<string, Map<string, RuleRef[]>>>();
+    for (const route of routes) {
+      for (const a of route.attachments) {
+        if (a.kind !== 'Gateway') continue;
+        const hosts = byPortHost.get(a.port) ?? new Map<string, Map<string, RuleRef[]>>();
+        byPortHost.set(a.port, hosts);
+        for (const h of a.hostnames) {
+          const perRoute = hosts.get(h) ?? new Map<string, RuleRef[]>();
+          hosts.set(h, perRoute);
+          // A route attached through several listeners of one port counts once per host.
+          if (!perRoute.has(route.key)) perRoute.set(route.key, route.rules.map((_, ruleIndex) => ({ route, ruleIndex })));
+        }
+      }
+    }
+    for (const [port, hosts] of byPortHost) {
+      const vhosts = new VirtualHosts();
+      for (const [host, perRoute] of hosts) {
+        const table = new RouteTable([...perRoute.values()].flat(), lookup);
+        if (host === '*') vhosts.any = table;
+        else if (host.startsWith('*.')) vhosts.wildcard.set(host.slice(1), table);
+        else vhosts.exact.set(host, table);
+      }
+      this.#gateways.set(port, vhosts);
+    }
+  }
+
+  /** The Service a Host header names (any of its DNS names, or its clusterIP), if any. */
+  serviceForHost(hostName: string): ServiceIR | undefined {
+    return this.#servicesByHost.get(hostName);
+  }
+
+  /** Mesh routing for a request addressed to a Service port. */
+  routeMesh(service: ServiceIR, port: number, req: RouteRequest): RouteDecision {
+    const mesh = this.#mesh.get(`${service.key}:${port}`);
+    if (!mesh) return NO_ROUTE;
+    return mesh.table ? mesh.table.decide(req) : mesh.fallback;
+  }
+
+  /** Gateway routing for a request accepted on a listener serving Gateway port `gatewayPort`. */
+  routeGateway(gatewayPort: number, hostName: string, req: RouteRequest): RouteDecision {
+    const table = this.#gateways.get(gatewayPort)?.find(hostName);
+    return table ? table.decide(req) : NO_ROUTE;
+  }
+
+  /** The plain HTTP listener's rule: a Host naming a Service gets mesh routing, anything else Gateway routing. */
+  routePlain(gatewayPort: number, host: string | undefined, req: RouteRequest): RouteDecision {
+    const { name, port } = parseHost(host);
+    const svc = this.#servicesByHost.get(name);
+    if (svc) return this.routeMesh(svc, port ?? 80, req);
+    return this.routeGateway(gatewayPort, name, req);
+  }
+}
+
+function hostAliases(svc: ServiceIR, localNamespace: string): string[] {
+  const names = [
+    svc.hostname,
+    `${svc.name}.${svc.namespace}.svc`,
+    `${svc.name}.${svc.namespace}`,
+    `${svc.name}.${svc.namespace}.svc.${CLUSTER_DOMAIN}`,
+    ...svc.clusterIPs,
+  ];
+  if (svc.namespace === localNamespace) names.push(svc.name);
+  return [...new Set(names.map((n) => n.toLowerCase()))];
+}

@@ -1,0 +1,122 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { formatDiagnostic } from '@waypoint/config';
+import type { SnapshotStore } from './snapshot.ts';
+import type { Stats } from './stats.ts';
+import type { ServerState } from './server-state.ts';
+
+export interface AdminDeps {
+  store: SnapshotStore;
+  stats: Stats;
+  state: ServerState;
+  version: string;
+  commandLine: string[];
+  startedAt: Date;
+  quit: () => void;
+  drain: () => void;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void;
+
+function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=UTF-8'): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache, max-age=0', 'x-content-type-options': 'nosniff' });
+  res.end(body);
+}
+
+const json = (res: ServerResponse, value: unknown) => send(res, 200, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+
+/** Envoy's admin API, as far as a waypoint operator uses it. */
+export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { store, stats, state } = deps;
+  const get: Record<string, [string, Handler]> = {
+    '/ready': ['print server state: 200 LIVE once serving', (_req, res) => send(res, state.live ? 200 : 503, `${state.name}\n`)],
+    '/server_info': [
+      'print server version/status information',
+      (_req, res) =>
+        json(res, {
+          version: deps.version,
+          state: state.name,
+          uptime_current_epoch: `${Math.floor((Date.now() - deps.startedAt.getTime()) / 1000)}s`,
+          uptime_all_epochs: `${Math.floor((Date.now() - deps.startedAt.getTime()) / 1000)}s`,
+          command_line_options: { argv: deps.commandLine },
+        }),
+    ],
+    '/config_dump': [
+      'dump the config in force (the IR), its warnings and the last rejected reload',
+      (_req, res) => {
+        const snap = store.current;
+        json(res, {
+          version: snap?.version ?? 0,
+          loaded_at: snap?.loadedAt.toISOString() ?? null,
+          config: snap?.ir ?? null,
+          warnings: snap?.warnings.map(formatDiagnostic) ?? [],
+          last_rejected: store.lastRejection
+            ? { at: store.lastRejection.at.toISOString(), errors: store.lastRejection.diagnostics.map(formatDiagnostic) }
+            : null,
+        });
+      },
+    ],
+    '/clusters': [
+      'upstream clusters and their endpoints',
+      (_req, res) => {
+        const lines: string[] = [];
+        for (const svc of store.current?.ir.services ?? []) {
+          for (const port of svc.ports) {
+            const cluster = `inbound-vip|${port.port}|http|${svc.hostname}`;
+            for (const ep of port.endpoints) {
+              lines.push(`${cluster}::${ep.address}:${ep.port}::health_flags::${ep.ready ? 'healthy' : '/failed_eds_health'}`);
+            }
+          }
+        }
+        send(res, 200, lines.join('\n') + (lines.length ? '\n' : ''));
+      },
+    ],
+    '/stats': [
+      'print server stats (?filter=REGEX, ?usedonly, ?format=json)',
+      (_req, res, q) => {
+        let filter: RegExp | undefined;
+        const f = q.get('filter');
+        if (f) {
+          try {
+            filter = new RegExp(f);
+          } catch (e) {
+            return send(res, 400, `Invalid regex: ${(e as Error).message}\n`);
+          }
+        }
+        const text = stats.text(filter, q.has('usedonly'));
+        if (q.get('format') === 'json') {
+          const list = text.trim() ? text.trim().split('\n').map((l) => l.split(': ')).map(([name, value]) => ({ name, value: Number(value) })) : [];
+          return json(res, { stats: list });
+        }
+        send(res, 200, text);
+      },
+    ],
+    '/stats/prometheus': ['print server stats in prometheus format', (_req, res) => send(res, 200, stats.prometheus(), 'text/plain; version=0.0.4')],
+  };
+  const post: Record<string, [string, Handler]> = {
+    '/quitquitquit': ['exit the server', (_req, res) => (send(res, 200, 'OK\n'), setImmediate(deps.quit))],
+    '/drain_listeners': ['stop accepting, let in-flight requests finish (?graceful)', (_req, res) => (deps.drain(), send(res, 200, 'OK\n'))],
+    '/healthcheck/fail': ['cause the server to fail readiness', (_req, res) => ((state.failedHealthcheck = true), send(res, 200, 'OK\n'))],
+    '/healthcheck/ok': ['cause the server to pass readiness', (_req, res) => ((state.failedHealthcheck = false), send(res, 200, 'OK\n'))],
+    '/reset_counters': ['reset all counters to zero', (_req, res) => send(res, 501, 'not supported\n')],
+  };
+  const help = () =>
+    'admin commands are:\n' +
+    [...Object.entries(get).map(([p, [d]]) => `  ${p}: ${d}`), ...Object.entries(post).map(([p, [d]]) => `  ${p} (POST): ${d}`)].join('\n') +
+    '\n';
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname;
+    if (path === '/' || path === '/help') return send(res, 200, help());
+    const g = get[path];
+    const p = post[path];
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (g) return g[1](req, res, url.searchParams);
+      if (p) return send(res, 400, 'This endpoint requires POST\n');
+    } else if (req.method === 'POST') {
+      if (p) return p[1](req, res, url.searchParams);
+      if (g) return g[1](req, res, url.searchParams);
+    }
+    send(res, 404, `invalid path: ${path}\n${help()}`);
+  };
+}

@@ -1,0 +1,160 @@
+import { parseArgs } from 'node:util';
+import { parseHttpListen, parseListenAddress, type HttpListenSpec, type ListenAddress } from './listen-address.ts';
+
+export type AccessLogFormat = 'text' | 'json' | 'off';
+
+export interface RunOptions {
+  configPaths: string[];
+  kube: boolean;
+  name: string;
+  namespace: string;
+  hboneListen: ListenAddress | undefined;
+  httpListen: HttpListenSpec[];
+  upstream: 'hbone' | 'plain';
+  hbonePort: number;
+  admin: ListenAddress | undefined;
+  stats: ListenAddress | undefined;
+  health: ListenAddress | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  ca: string | undefined;
+  concurrency: number;
+  accessLog: AccessLogFormat;
+  /** Seconds that in-flight requests get to finish after SIGTERM. */
+  drainTime: number;
+  logLevel: string;
+}
+
+export const USAGE = `usage:
+  waypoint run [--config PATH]... [--kube] [--name NAME] [--namespace NS]
+               [--hbone-listen ADDR|off] [--http-listen ADDR[=PORT]|off]...
+               [--upstream hbone|plain] [--hbone-port N]
+               [--admin ADDR|off] [--stats ADDR|off] [--health ADDR|off]
+               [--cert F --key F --ca F] [--concurrency N] [--access-log text|json|off]
+               [--drain-time SECONDS] [--log-level LEVEL]
+  waypoint validate --config PATH...
+Every flag also reads from WAYPOINT_<FLAG> (e.g. WAYPOINT_HTTP_LISTEN); lists are comma-separated.
+POD_NAMESPACE sets the default --namespace.`;
+
+const RUN_FLAGS = {
+  config: { type: 'string', multiple: true },
+  kube: { type: 'boolean' },
+  name: { type: 'string' },
+  namespace: { type: 'string' },
+  'hbone-listen': { type: 'string' },
+  'http-listen': { type: 'string', multiple: true },
+  upstream: { type: 'string' },
+  'hbone-port': { type: 'string' },
+  admin: { type: 'string' },
+  stats: { type: 'string' },
+  health: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  ca: { type: 'string' },
+  concurrency: { type: 'string' },
+  'access-log': { type: 'string' },
+  'drain-time': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function envName(flag: string): string {
+  return `WAYPOINT_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Flag value, else the WAYPOINT_* variable, else the default. */
+function pick(values: Record<string, unknown>, env: Env, flag: string): string | undefined {
+  const v = values[flag];
+  if (typeof v === 'string') return v;
+  return env[envName(flag)] || undefined;
+}
+
+function pickList(values: Record<string, unknown>, env: Env, flag: string): string[] {
+  const v = values[flag];
+  if (Array.isArray(v) && v.length) return v as string[];
+  const e = env[envName(flag)];
+  return e ? e.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+function optionalAddress(text: string, flag: string): ListenAddress | undefined {
+  if (text === 'off') return undefined;
+  try {
+    return parseListenAddress(text);
+  } catch (e) {
+    throw new Error(`--${flag}: ${(e as Error).message}`);
+  }
+}
+
+function integer(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new Error(`--${flag} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+export function parseRunOptions(args: string[], env: Env): RunOptions | 'help' {
+  const { values } = parseArgs({ args, options: RUN_FLAGS, strict: true, allowPositionals: false });
+  if (values.help) return 'help';
+  const configPaths = pickList(values, env, 'config');
+  const kube = values.kube ?? env.WAYPOINT_KUBE === 'true';
+  if (kube) throw new Error('--kube (watching the Kubernetes API) is not supported yet; give --config files instead');
+  if (configPaths.length === 0) throw new Error('no config: give --config PATH (a YAML file or a directory of them)');
+
+  const upstream = pick(values, env, 'upstream') ?? 'plain';
+  if (upstream !== 'plain' && upstream !== 'hbone') throw new Error(`--upstream must be hbone or plain (got ${JSON.stringify(upstream)})`);
+  if (upstream === 'hbone') throw new Error('--upstream hbone is not supported yet; use --upstream plain');
+
+  const accessLog = pick(values, env, 'access-log') ?? 'off';
+  if (accessLog !== 'text' && accessLog !== 'json' && accessLog !== 'off') throw new Error(`--access-log must be text, json or off (got ${JSON.stringify(accessLog)})`);
+
+  const concurrency = integer(pick(values, env, 'concurrency') ?? '1', 'concurrency', 1, 1);
+
+  const hboneText = pick(values, env, 'hbone-listen') ?? 'off';
+  if (hboneText !== 'off') throw new Error('--hbone-listen is not supported yet; use --http-listen (and --hbone-listen off)');
+
+  const httpListen: HttpListenSpec[] = [];
+  for (const spec of pickList(values, env, 'http-listen')) {
+    if (spec === 'off') continue;
+    try {
+      httpListen.push(parseHttpListen(spec));
+    } catch (e) {
+      throw new Error(`--http-listen: ${(e as Error).message}`);
+    }
+  }
+  if (httpListen.length === 0) throw new Error('no listener: give --http-listen ADDR[=PORT]');
+
+  return {
+    configPaths,
+    kube,
+    name: pick(values, env, 'name') ?? 'waypoint',
+    namespace: pick(values, env, 'namespace') ?? env.POD_NAMESPACE ?? 'default',
+    hboneListen: undefined,
+    httpListen,
+    upstream,
+    hbonePort: integer(pick(values, env, 'hbone-port') ?? '15008', 'hbone-port', 1, 65535),
+    admin: optionalAddress(pick(values, env, 'admin') ?? '127.0.0.1:15000', 'admin'),
+    stats: optionalAddress(pick(values, env, 'stats') ?? '0.0.0.0:15020', 'stats'),
+    health: optionalAddress(pick(values, env, 'health') ?? '0.0.0.0:15021', 'health'),
+    cert: pick(values, env, 'cert'),
+    key: pick(values, env, 'key'),
+    ca: pick(values, env, 'ca'),
+    concurrency,
+    accessLog,
+    drainTime: integer(pick(values, env, 'drain-time') ?? '5', 'drain-time', 0, 3600),
+    logLevel: pick(values, env, 'log-level') ?? 'info',
+  };
+}
+
+export function parseValidateOptions(args: string[], env: Env): { configPaths: string[]; namespace: string } | 'help' {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', multiple: true }, namespace: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const configPaths = pickList(values, env, 'config');
+  if (configPaths.length === 0) throw new Error('no config: give --config PATH');
+  return { configPaths, namespace: values.namespace ?? env.WAYPOINT_NAMESPACE ?? env.POD_NAMESPACE ?? 'default' };
+}

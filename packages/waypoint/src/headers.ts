@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Connection-specific headers (RFC 9110 §7.6.1), never forwarded. `expect` is answered by this proxy
+ * (100-continue) and not repeated upstream. `te` passes only as `trailers` (gRPC needs it).
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'expect', 'http2-settings']);
+
+export interface ForwardedFor {
+  /** The address of the TCP peer, appended to `x-forwarded-for`. */
+  peer: string;
+  proto: 'http' | 'https';
+}
+
+export interface UpstreamRequestHeaders {
+  /** Flat [name, value, ...] as undici takes them. */
+  headers: string[];
+  requestId: string;
+  forwardedFor: string;
+}
+
+function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+  let tokens: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      tokens ??= new Set();
+      for (const t of raw[i + 1]!.split(',')) {
+        const name = t.trim().toLowerCase();
+        if (name && name !== 'close' && name !== 'keep-alive') tokens.add(name);
+      }
+    }
+  }
+  return tokens;
+}
+
+/** The headers sent upstream: hop-by-hop ones removed, x-forwarded-for appended, x-forwarded-proto set, x-request-id ensured. */
+export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor): UpstreamRequestHeaders {
+  const drop = connectionTokens(raw);
+  const out: string[] = [];
+  let xff: string | undefined;
+  let requestId: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'te' && value.trim().toLowerCase() === 'trailers') out.push('te', 'trailers');
+      continue;
+    }
+    if (drop?.has(lower)) continue;
+    if (lower === 'x-forwarded-for') {
+      xff = xff === undefined ? value : `${xff}, ${value}`;
+      continue;
+    }
+    if (lower === 'x-forwarded-proto') continue;
+    if (lower === 'x-request-id') {
+      if (requestId !== undefined) continue;
+      requestId = value;
+    }
+    out.push(name, value);
+  }
+  if (requestId === undefined) {
+    requestId = randomUUID();
+    out.push('x-request-id', requestId);
+  }
+  const forwardedFor = xff === undefined ? fwd.peer : `${xff}, ${fwd.peer}`;
+  out.push('x-forwarded-for', forwardedFor, 'x-forwarded-proto', fwd.proto);
+  return { headers: out, requestId, forwardedFor };
+}
+
+/** Response headers from upstream as a flat list for writeHead: hop-by-hop removed, `server` replaced. */
+export function downstreamResponseHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  server: string,
+  extra: readonly string[],
+): string[] {
+  const drop = typeof headers.connection === 'string' ? connectionTokens(['connection', headers.connection]) : undefined;
+  const out: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'server' || drop?.has(name)) continue;
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else out.push(name, value);
+  }
+  out.push('server', server, ...extra);
+  return out;
+}
+
+/** The peer address as Envoy prints it: IPv4-mapped IPv6 addresses become plain IPv4. */
+export function peerAddress(address: string | undefined): string {
+  if (!address) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

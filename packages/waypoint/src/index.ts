@@ -1,0 +1,2 @@
+export { parseRunOptions, type RunOptions } from './cli.ts';
+export { run } from './run.ts';

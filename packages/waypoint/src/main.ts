@@ -1,0 +1,36 @@
+import { parseRunOptions, parseValidateOptions, USAGE } from './cli.ts';
+import { run } from './run.ts';
+import { validateCommand } from './validate-command.ts';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'run': {
+        const options = parseRunOptions(args, process.env);
+        if (options === 'help') return (console.log(USAGE), 0);
+        return await run(options, argv);
+      }
+      case 'validate': {
+        const options = parseValidateOptions(args, process.env);
+        if (options === 'help') return (console.log(USAGE), 0);
+        return validateCommand(options.configPaths, options.namespace, (line) => console.log(line));
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        console.error(`waypoint: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    console.error(`waypoint ${command}: ${(e as Error).message}`);
+    return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+if (process.argv[2] === 'run') process.exit();

@@ -1,0 +1,225 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { RouteDecision, RouteRequest } from '@waypoint/routing';
+import type { AccessLog, AccessLogEntry } from './access-log.ts';
+import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from './headers.ts';
+import { classifyUpstreamError, upstreamFailureBody } from './response-flags.ts';
+import type { SnapshotStore } from './snapshot.ts';
+import type { Stats } from './stats.ts';
+import type { UpstreamPools } from './upstream-pools.ts';
+
+export const SERVER_HEADER = 'istio-envoy';
+
+/** What a listener tells the proxy about where a request arrived. */
+export interface ListenerContext {
+  /** The Gateway listener port this plain HTTP listener serves. */
+  gatewayPort: number;
+  proto: 'http' | 'https';
+}
+
+export interface ProxyDeps {
+  store: SnapshotStore;
+  pools: UpstreamPools;
+  stats: Stats;
+  accessLog: AccessLog | undefined;
+  /** True once draining: responses then carry `connection: close`. */
+  draining: () => boolean;
+  onError: (err: Error, context: string) => void;
+}
+
+/** Per-request state shared by the upstream handler and the access log. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  log: AccessLogEntry;
+  upstreamStart: number;
+  controller: Dispatcher.DispatchController | undefined;
+  paused: boolean;
+  done: boolean;
+}
+
+/** The L7 proxy: route each request on the snapshot in force, forward it or answer it locally. */
+export class Proxy {
+  readonly #deps: ProxyDeps;
+  readonly #rqTotal;
+  readonly #rqActive;
+  readonly #rqByClass;
+
+  constructor(deps: ProxyDeps) {
+    this.#deps = deps;
+    this.#rqTotal = deps.stats.counter('http.inbound.downstream_rq_total');
+    this.#rqActive = deps.stats.gauge('http.inbound.downstream_rq_active');
+    this.#rqByClass = [1, 2, 3, 4, 5].map((c) => deps.stats.counter(`http.inbound.downstream_rq_${c}xx`));
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, listener: ListenerContext): void {
+    const startTime = Date.now();
+    const snapshot = this.#deps.store.current;
+    this.#rqTotal.inc();
+    this.#rqActive.inc();
+
+    const url = req.url ?? '/';
+    let target = url;
+    let host = req.headers.host;
+    if (url.charCodeAt(0) !== 47 /* '/' */ && url !== '*') {
+      // absolute-form request target: take the authority from it, as Envoy does
+      try {
+        const u = new URL(url);
+        target = `${u.pathname}${u.search}`;
+        host = u.host;
+      } catch {
+        target = url;
+      }
+    }
+    const q = target.indexOf('?');
+    const routeReq: RouteRequest = {
+      method: req.method ?? 'GET',
+      path: q < 0 ? target : target.slice(0, q),
+      query: q < 0 ? '' : target.slice(q + 1),
+      headers: req.headers,
+    };
+    const log: AccessLogEntry = {
+      startTime,
+      method: routeReq.method,
+      path: target,
+      protocol: `HTTP/${req.httpVersion}`,
+      responseCode: 0,
+      responseFlags: '-',
+      responseCodeDetails: '',
+      bytesReceived: 0,
+      bytesSent: 0,
+      durationMs: 0,
+      xForwardedFor: headerString(req.headers['x-forwarded-for']),
+      userAgent: req.headers['user-agent'],
+      requestId: headerString(req.headers['x-request-id']),
+      authority: host,
+      downstreamLocalAddress: `${peerAddress(req.socket.localAddress)}:${req.socket.localPort}`,
+      downstreamRemoteAddress: `${peerAddress(req.socket.remoteAddress)}:${req.socket.remotePort}`,
+    };
+    const ex: Exchange = { req, res, log, upstreamStart: 0, controller: undefined, paused: false, done: false };
+    res.once('close', () => this.#finish(ex));
+
+    if (!snapshot) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
+    let decision: RouteDecision;
+    try {
+      decision = snapshot.router.routePlain(listener.gatewayPort, host, routeReq);
+    } catch (e) {
+      this.#deps.onError(e as Error, 'routing');
+      return this.#local(ex, 500, '', '-', 'internal_error');
+    }
+    log.routeName = decision.routeName;
+    if (decision.kind === 'local') return this.#local(ex, decision.status, decision.body, decision.flag, decision.details);
+
+    const t = decision.target;
+    log.upstreamCluster = t.clusterName;
+    const endpoint = t.endpoints.pick();
+    if (!endpoint) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
+    const upstreamHost = endpoint.address.includes(':') ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
+    log.upstreamHost = upstreamHost;
+
+    const { headers, requestId } = upstreamRequestHeaders(req.rawHeaders, { peer: peerAddress(req.socket.remoteAddress), proto: listener.proto });
+    log.requestId = requestId;
+    if (host !== req.headers.host && host) headers.push('host', host);
+    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    ex.upstreamStart = performance.now();
+    try {
+      this.#deps.pools.get(endpoint.address, endpoint.port).dispatch(
+        { path: target, method: routeReq.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null, blocking: false },
+        this.#upstreamHandler(ex),
+      );
+    } catch (e) {
+      this.#upstreamFailed(ex, e as Error);
+    }
+  }
+
+  #upstreamHandler(ex: Exchange): Dispatcher.DispatchHandler {
+    const { res, log } = ex;
+    return {
+      onRequestStart: (controller) => {
+        ex.controller = controller;
+        if (ex.done) controller.abort(new Error('downstream closed'));
+      },
+      onBodySent: (chunk) => {
+        log.bytesReceived += chunk.length;
+      },
+      onResponseStart: (controller, statusCode, headers) => {
+        if (ex.done) return;
+        const serviceTime = Math.round(performance.now() - ex.upstreamStart);
+        log.upstreamServiceTimeMs = serviceTime;
+        log.responseCode = statusCode;
+        log.responseCodeDetails = 'via_upstream';
+        const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
+        if (this.#deps.draining()) extra.push('connection', 'close');
+        res.writeHead(statusCode, downstreamResponseHeaders(headers, SERVER_HEADER, extra));
+        res.on('drain', () => {
+          if (ex.paused) {
+            ex.paused = false;
+            controller.resume();
+          }
+        });
+      },
+      onResponseData: (controller, chunk) => {
+        if (ex.done) return;
+        log.bytesSent += chunk.length;
+        if (!res.write(chunk)) {
+          ex.paused = true;
+          controller.pause();
+        }
+      },
+      onResponseEnd: () => {
+        if (!ex.done) res.end();
+      },
+      onResponseError: (_controller, err) => this.#upstreamFailed(ex, err),
+    };
+  }
+
+  #upstreamFailed(ex: Exchange, err: Error): void {
+    const { res, log } = ex;
+    if (ex.done) return; // the downstream went away first; the abort is ours
+    const failure = classifyUpstreamError(err);
+    log.upstreamTransportFailureReason = (err as NodeJS.ErrnoException).code ?? err.message;
+    if (res.headersSent) {
+      // Mid-response: nothing sensible can be sent, so the downstream connection is reset, as Envoy does.
+      log.responseFlags = failure.flag === 'UF' ? 'UC' : failure.flag;
+      log.responseCodeDetails = 'upstream_reset_after_response_started{connection_termination}';
+      res.destroy();
+      return;
+    }
+    this.#local(ex, failure.status, upstreamFailureBody(failure), failure.flag, failure.details);
+  }
+
+  #local(ex: Exchange, status: number, body: string, flag: string, details: string): void {
+    const { res, log } = ex;
+    log.responseCode = status;
+    log.responseFlags = flag;
+    log.responseCodeDetails = details;
+    log.bytesSent = Buffer.byteLength(body);
+    const headers = ['server', SERVER_HEADER, 'content-length', String(log.bytesSent)];
+    if (body) headers.push('content-type', 'text/plain');
+    if (this.#deps.draining()) headers.push('connection', 'close');
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  #finish(ex: Exchange): void {
+    const { res, log } = ex;
+    ex.done = true;
+    this.#rqActive.dec();
+    if (!res.writableFinished) {
+      // The client went away before the response was complete.
+      if (log.responseFlags === '-') log.responseFlags = 'DC';
+      ex.controller?.abort(new Error('downstream connection closed'));
+      if (!res.headersSent) log.responseCode = 0;
+    }
+    const cls = Math.floor(log.responseCode / 100);
+    if (cls >= 1 && cls <= 5) this.#rqByClass[cls - 1]!.inc();
+    if (this.#deps.accessLog) {
+      log.durationMs = Date.now() - log.startTime;
+      this.#deps.accessLog.log(log);
+    }
+  }
+}
+
+function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(',') : v;
+}

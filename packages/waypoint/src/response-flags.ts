@@ -1,0 +1,29 @@
+/** How an upstream failure shows to the client and in logs, after Envoy's router. */
+export interface UpstreamFailure {
+  status: number;
+  flag: string;
+  /** Envoy's reset reason, as it appears in the local-reply body. */
+  reason: string;
+  details: string;
+}
+
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRINUSE']);
+const TERMINATIONS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+
+export function classifyUpstreamError(err: Error): UpstreamFailure {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (CONNECT_FAILURES.has(code)) return failure('UF', 'connection failure');
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return failure('UF', 'connection timeout');
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, flag: 'UT', reason: 'timeout', details: 'response_timeout' };
+  if (TERMINATIONS.has(code)) return failure('UC', 'connection termination');
+  return failure('UPE', 'protocol error');
+}
+
+function failure(flag: string, reason: string): UpstreamFailure {
+  return { status: 503, flag, reason, details: `upstream_reset_before_response_started{${reason.replace(/ /g, '_')}}` };
+}
+
+export function upstreamFailureBody(f: UpstreamFailure): string {
+  if (f.status === 504) return 'upstream request timeout';
+  return `upstream connect error or disconnect/reset before headers. reset reason: ${f.reason}`;
+}

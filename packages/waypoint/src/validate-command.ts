@@ -1,0 +1,21 @@
+import { formatDiagnostic, loadConfig, type Diagnostic } from '@waypoint/config';
+import { readConfig } from './config-files.ts';
+
+/** `waypoint validate`: every problem, one per line, sorted by place; exit 1 when any is an error. */
+export function validateCommand(configPaths: string[], namespace: string, write: (line: string) => void): number {
+  const read = readConfig(configPaths);
+  const result = loadConfig(read.files, { defaultNamespace: namespace });
+  const all: Diagnostic[] = [...read.diagnostics, ...result.diagnostics].sort(
+    (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col),
+  );
+  for (const d of all) write(formatDiagnostic(d));
+  const errors = all.filter((d) => d.severity === 'error').length;
+  const warnings = all.filter((d) => d.severity === 'warning').length;
+  const files = read.files.length;
+  write(
+    errors
+      ? `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}: the config would be rejected`
+      : `ok: ${files} file${files === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+  );
+  return errors ? 1 : 0;
+}
