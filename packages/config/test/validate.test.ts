@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { docs, load, service, slice } from './helpers.ts';
+
+describe('schema validation', () => {
+  it('names the field path and the reason for wrong types, unknown fields and missing fields', () => {
+    const r = load(`apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec:
+  prots: []
+  ports:
+    - name: http
+      port: 70000
+      targetPort: [1]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r, namespace: team }
+spec:
+  rules:
+    - matches:
+        - path: { type: Prefix, value: /x }
+      backendRefs:
+        - port: 80
+`);
+    expect(r.ir).toBeUndefined();
+    expect(r.lines).toEqual([
+      'config.yaml:5:3 Service/default/web spec.prots: unknown field',
+      'config.yaml:8:7 Service/default/web spec.ports[0].port: must be <= 65535',
+      'config.yaml:9:7 Service/default/web spec.ports[0].targetPort: must be a port number (1-65535) or a port name',
+      'config.yaml:17:19 HTTPRoute/team/r spec.rules[0].matches[0].path.type: must be one of "Exact", "PathPrefix", "RegularExpression"',
+      'config.yaml:19:11 HTTPRoute/team/r spec.rules[0].backendRefs[0].name: required field is missing',
+    ]);
+  });
+
+  it('warns about fields that exist in the API but are not supported yet, and still loads', () => {
+    const r = load(docs(service('web'), slice('web', ['10.1.0.1']), `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: web }]
+  rules:
+    - filters: [{ type: RequestHeaderModifier }]
+      backendRefs: [{ name: web, port: 80 }]
+`));
+    expect(r.ir).toBeDefined();
+    expect(r.lines).toEqual(['config.yaml:26:7 warning: HTTPRoute/default/r spec.rules[0].filters: HTTPRoute filters are not supported yet; ignored']);
+  });
+
+  it('rejects a regular expression that does not compile, at its field', () => {
+    const r = load(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r }
+spec:
+  rules:
+    - matches:
+        - path: { type: RegularExpression, value: "/api/(v1" }
+        - headers: [{ type: RegularExpression, name: x-id, value: "[a-" }]
+`);
+    expect(r.ir).toBeUndefined();
+    expect(r.lines.filter((l) => !l.includes('warning'))).toEqual([
+      expect.stringMatching(/^config\.yaml:7:44 HTTPRoute\/default\/r spec\.rules\[0\]\.matches\[0\]\.path\.value: invalid regular expression "\/api\/\(v1": /),
+      expect.stringMatching(/^config\.yaml:8:60 HTTPRoute\/default\/r spec\.rules\[0\]\.matches\[1\]\.headers\[0\]\.value: invalid regular expression "\[a-": /),
+    ]);
+  });
+
+  it('rejects path values Gateway API forbids', () => {
+    const bad = ['x', '/a//b', '/a/../b', '/a?b'];
+    for (const value of bad) {
+      const r = load(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r }
+spec:
+  rules: [{ matches: [{ path: { type: Exact, value: "${value}" } }] }]
+`);
+      expect(r.ir, value).toBeUndefined();
+      expect(r.lines.some((l) => l.includes('spec.rules[0].matches[0].path.value:')), value).toBe(true);
+    }
+  });
+
+  it('rejects duplicate header names in one match', () => {
+    const r = load(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r }
+spec:
+  rules: [{ matches: [{ headers: [{ name: X-A, value: "1" }, { name: x-a, value: "2" }] }] }]
+`);
+    expect(r.lines.some((l) => l.includes('headers[1].name: duplicate header name "x-a"'))).toBe(true);
+  });
+
+  it('rejects a duplicate resource and says where the first one is', () => {
+    const r = load(docs(service('web'), service('web')));
+    expect(r.ir).toBeUndefined();
+    expect(r.lines).toContain('config.yaml:11:1 Service/default/web: duplicate resource: already defined at config.yaml:2:1');
+  });
+
+  it('treats the same name in two namespaces as two resources', () => {
+    expect(load(docs(service('web', undefined, 'a'), service('web', undefined, 'b'))).lines.filter((l) => l.includes('duplicate'))).toEqual([]);
+  });
+
+  it('rejects an unsupported apiVersion of a known kind with a notice', () => {
+    const r = load('apiVersion: gateway.networking.k8s.io/v1alpha9\nkind: HTTPRoute\nmetadata: { name: r }\nspec: {}\n');
+    expect(r.lines).toEqual([expect.stringMatching(/^config\.yaml:1:1 notice: apiVersion: HTTPRoute apiVersion gateway\.networking\.k8s\.io\/v1alpha9 is not supported/)]);
+  });
+});
+
+describe('cross-resource consistency', () => {
+  it('warns about a Service with no EndpointSlice', () => {
+    const r = load(service('lonely'));
+    expect(r.ir).toBeDefined();
+    expect(r.lines).toEqual([
+      'config.yaml:2:1 warning: Service/default/lonely: no EndpointSlice names this Service (label kubernetes.io/service-name); requests to it get 503 no healthy upstream',
+    ]);
+  });
+
+  it('warns about an EndpointSlice for an unknown Service and ignores it', () => {
+    const r = load(slice('ghost', ['10.0.0.1']));
+    expect(r.ir).toBeDefined();
+    expect(r.lines).toEqual([
+      'config.yaml:4:58 warning: EndpointSlice/default/ghost-x metadata.labels["kubernetes.io/service-name"]: names Service default/ghost, which is not in the config; ignored',
+    ]);
+  });
+
+  it('warns when no EndpointSlice port matches a Service port by name', () => {
+    const r = load(docs(service('web'), slice('web', ['10.0.0.1'], 8080, 'grpc')));
+    expect(r.lines.some((l) => l.includes('spec.ports[0]: no EndpointSlice of this Service has a port named "http"'))).toBe(true);
+    expect(r.ir!.services[0]!.ports[0]!.endpoints).toEqual([]);
+  });
+});
