@@ -1,0 +1,16 @@
+import { expect, it } from 'vitest';
+import { classifyUpstreamError, upstreamFailureBody } from '../src/response-flags.ts';
+
+const err = (code: string) => Object.assign(new Error(code), { code });
+
+it.each([
+  ['ECONNREFUSED', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'],
+  ['UND_ERR_CONNECT_TIMEOUT', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout'],
+  ['UND_ERR_SOCKET', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
+  ['ECONNRESET', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
+  ['UND_ERR_HEADERS_TIMEOUT', 504, 'UT', 'upstream request timeout'],
+  ['HPE_INVALID_CONSTANT', 503, 'UPE', 'upstream connect error or disconnect/reset before headers. reset reason: protocol error'],
+])('%s → %i %s', (code, status, flag, body) => {
+  const f = classifyUpstreamError(err(code));
+  expect([f.status, f.flag, upstreamFailureBody(f)]).toEqual([status, flag, body]);
+});
