@@ -41,11 +41,11 @@ describe('run options', () => {
     [['--config', 'a', '--http-listen', 'localhost:http'], /port is not a number/],
     [['--config', 'a', '--http-listen', '127.0.0.1:99999'], /out of range/],
     [['--config', 'a', '--http-listen', '127.0.0.1:80=0'], /Gateway port after "=" must be 1-65535/],
-    [['--config', 'a', '--http-listen', ':1', '--access-log', 'xml'], /--access-log must be text, json or off/],
-    [['--config', 'a', '--http-listen', ':1', '--upstream', 'carrier-pigeon'], /--upstream must be hbone or plain/],
-    [['--config', 'a', '--http-listen', ':1', '--drain-time', '1.5'], /--drain-time must be a whole number/],
-    [['--config', 'a', '--http-listen', ':1', '--bogus'], /Unknown option '--bogus'/],
-    [['--config', 'a', '--http-listen', ':1', '--kube'], /--kube .* is not supported yet/],
+    [['--config', 'a', '--http-listen', '127.0.0.1:1', '--access-log', 'xml'], /--access-log must be text, json or off/],
+    [['--config', 'a', '--http-listen', '127.0.0.1:1', '--upstream', 'carrier-pigeon'], /--upstream must be hbone or plain/],
+    [['--config', 'a', '--http-listen', '127.0.0.1:1', '--drain-time', '1.5'], /--drain-time must be a whole number/],
+    [['--config', 'a', '--http-listen', '127.0.0.1:1', '--bogus'], /Unknown option '--bogus'/],
+    [['--config', 'a', '--http-listen', '127.0.0.1:1', '--kube'], /--kube .* is not supported yet/],
   ])('%j is refused with a clear message', (args, message) => {
     expect(() => parseRunOptions(args, {})).toThrow(message);
   });
