@@ -1,0 +1,136 @@
+import { createServer, type Server } from 'node:net';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigDir, json, rawExchange, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
+
+let ok: Backend, midway: Backend, slowStream: Backend;
+let dir: ConfigDir;
+let wp: WaypointProcess;
+let closedPort: number;
+let hangup: Server;
+
+beforeAll(async () => {
+  ok = await startBackend('ok');
+  // Sends headers and part of the body, then drops the connection.
+  midway = await startBackend('midway', (_req, res) => {
+    res.writeHead(200, { 'content-length': '1000' });
+    res.write('x'.repeat(100));
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  // Streams a chunk, waits, then finishes: proves the proxy does not buffer whole responses.
+  slowStream = await startBackend('slow', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first;');
+    setTimeout(() => res.end('second'), 400);
+  });
+  // Accepts the connection and closes it without answering.
+  hangup = createServer((s) => s.destroy());
+  await new Promise<void>((r) => hangup.listen(0, '127.0.0.1', r));
+  // A port nobody listens on: bind, read the port, close.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  closedPort = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+
+  dir = new ConfigDir();
+  dir.write(
+    'config.yaml',
+    [
+      serviceYaml('ok', [{ port: ok.port }]),
+      serviceYaml('refused', [{ port: closedPort }]),
+      serviceYaml('not-ready', [{ port: ok.port, ready: false }]),
+      serviceYaml('no-slice', []),
+      serviceYaml('midway', [{ port: midway.port }]),
+      serviceYaml('slow', [{ port: slowStream.port }]),
+      serviceYaml('hangup', [{ port: (hangup.address() as { port: number }).port }]),
+    ].join('\n'),
+  );
+  wp = await startWaypoint(dir.path, ['--access-log', 'json']);
+});
+
+afterAll(async () => {
+  await wp?.stop();
+  await Promise.all([ok?.close(), midway?.close(), slowStream?.close()]);
+  hangup?.close();
+  dir?.remove();
+});
+
+const accessLogFor = async (path: string) => {
+  for (let i = 0; i < 100 && !wp.stdout.includes(`"path":"${path}"`); i++) await new Promise((r) => setTimeout(r, 20));
+  return JSON.parse(wp.stdout.split('\n').find((l) => l.includes(`"path":"${path}"`))!);
+};
+
+describe("Envoy's local replies", () => {
+  it('503 no healthy upstream (UH) when no endpoint is ready', async () => {
+    for (const host of ['not-ready', 'no-slice']) {
+      const r = await send(`${wp.base}/uh-${host}`, { headers: { host } });
+      expect([r.status, r.body, r.headers['content-type']]).toEqual([503, 'no healthy upstream', 'text/plain']);
+      expect((await accessLogFor(`/uh-${host}`)).response_flags).toBe('UH');
+    }
+  });
+
+  it('503 connection failure (UF) when the endpoint refuses the connection', async () => {
+    const r = await send(`${wp.base}/uf`, { headers: { host: 'refused' } });
+    expect(r.status).toBe(503);
+    expect(r.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: connection failure');
+    expect(await accessLogFor('/uf')).toMatchObject({ response_flags: 'UF', upstream_host: `127.0.0.1:${closedPort}` });
+  });
+
+  it('503 connection termination (UC) when the endpoint closes before answering', async () => {
+    const r = await send(`${wp.base}/uc`, { headers: { host: 'hangup' } });
+    expect(r.status).toBe(503);
+    expect(r.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: connection termination');
+    expect((await accessLogFor('/uc')).response_flags).toBe('UC');
+  });
+
+  it('resets the client connection when the backend dies mid-response, and keeps serving', async () => {
+    const raw = await rawExchange(wp.httpPort, 'GET /mid HTTP/1.1\r\nHost: midway\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    expect(raw.length).toBeLessThan(1000); // the client never gets the promised 1000 bytes
+    expect((await accessLogFor('/mid')).response_flags).toBe('UC');
+    expect(json(await send(`${wp.base}/`, { headers: { host: 'ok' } })).backend).toBe('ok');
+  });
+
+  it('streams a response as the backend produces it', async () => {
+    const started = Date.now();
+    const r = await request(`${wp.base}/stream`, { headers: { host: 'slow' } });
+    const reader = r.body[Symbol.asyncIterator]();
+    const first = await reader.next();
+    const firstAt = Date.now() - started;
+    expect(String(first.value)).toBe('first;');
+    let rest = '';
+    for (let n = await reader.next(); !n.done; n = await reader.next()) rest += String(n.value);
+    expect(rest).toBe('second');
+    expect(Date.now() - started - firstAt).toBeGreaterThanOrEqual(250);
+  });
+});
+
+describe('hostile and malformed requests', () => {
+  it('answers 400 to a malformed request line and keeps serving', async () => {
+    const raw = await rawExchange(wp.httpPort, 'THIS IS NOT HTTP\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(json(await send(`${wp.base}/`, { headers: { host: 'ok' } })).backend).toBe('ok');
+  });
+
+  it('answers 431 to oversized headers (over 60 KiB) and keeps serving', async () => {
+    const raw = await rawExchange(wp.httpPort, `GET / HTTP/1.1\r\nHost: ok\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`);
+    expect(raw).toMatch(/^HTTP\/1\.1 431 /);
+    expect(json(await send(`${wp.base}/`, { headers: { host: 'ok' } })).backend).toBe('ok');
+  });
+
+  it('answers 400 to a header with a forbidden character', async () => {
+    const raw = await rawExchange(wp.httpPort, 'GET / HTTP/1.1\r\nHost: ok\r\nX-Bad: a\x00b\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it('answers 400 to a request with both content-length and transfer-encoding (smuggling)', async () => {
+    const raw = await rawExchange(wp.httpPort, 'POST / HTTP/1.1\r\nHost: ok\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it('survives a client that disconnects mid-upload', async () => {
+    const raw = rawExchange(wp.httpPort, 'POST /upload HTTP/1.1\r\nHost: ok\r\nContent-Length: 100000\r\n\r\npartial', 300);
+    await raw;
+    expect(json(await send(`${wp.base}/`, { headers: { host: 'ok' } })).backend).toBe('ok');
+  });
+});

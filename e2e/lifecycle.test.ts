@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigDir, ROOT, WAYPOINT, WaypointProcess, json, send, serviceYaml, startBackend, startWaypoint, type Backend } from './harness.ts';
+
+let fast: Backend, slow: Backend;
+let dir: ConfigDir;
+const running: WaypointProcess[] = [];
+
+beforeAll(async () => {
+  fast = await startBackend('fast');
+  slow = await startBackend('slow', (_req, res) => setTimeout(() => res.end('finished'), 1200));
+  dir = new ConfigDir();
+  dir.write('config.yaml', [serviceYaml('fast', [{ port: fast.port }]), serviceYaml('slow', [{ port: slow.port }])].join('\n'));
+});
+afterAll(async () => {
+  await Promise.all([fast?.close(), slow?.close()]);
+  dir?.remove();
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.stop()));
+});
+
+const start = async (extra: string[] = []) => {
+  const wp = await startWaypoint(dir.path, extra);
+  running.push(wp);
+  return wp;
+};
+
+const refused = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('connect', () => (s.destroy(), resolve(false)));
+    s.on('error', () => resolve(true));
+  });
+
+describe('drain and exit', () => {
+  it('on SIGTERM stops accepting, finishes in-flight requests, and exits 0', async () => {
+    const wp = await start(['--drain-time', '5']);
+    const inFlight = send(`${wp.base}/`, { headers: { host: 'slow' } });
+    await new Promise((r) => setTimeout(r, 200));
+    wp.child.kill('SIGTERM');
+    await wp.waitForLog((l) => l.msg.startsWith('draining'));
+    expect(await refused(wp.httpPort)).toBe(true);
+    const ready = await send(`${wp.admin}/ready`).catch(() => undefined);
+    if (ready) expect(ready.status).toBe(503);
+    const r = await inFlight;
+    expect([r.status, r.body, r.headers.connection]).toEqual([200, 'finished', 'close']);
+    expect(await wp.exited).toBe(0);
+  });
+
+  it('bounds the drain: a request still running after --drain-time is cut and the process exits 0', async () => {
+    const wp = await start(['--drain-time', '0']);
+    const inFlight = send(`${wp.base}/`, { headers: { host: 'slow' } }).then(
+      () => 'completed',
+      () => 'cut',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    wp.child.kill('SIGTERM');
+    expect(await wp.exited).toBe(0);
+    expect(await inFlight).toBe('cut');
+  });
+
+  it('exits 0 on POST /quitquitquit, and refuses GET there', async () => {
+    const wp = await start();
+    expect((await send(`${wp.admin}/quitquitquit`)).status).toBe(400);
+    const r = await send(`${wp.admin}/quitquitquit`, { method: 'POST' });
+    expect([r.status, r.body]).toEqual([200, 'OK\n']);
+    expect(await wp.exited).toBe(0);
+  });
+});
+
+describe('admin, readiness and stats', () => {
+  it('answers /ready LIVE, dumps the config, lists clusters and stats', async () => {
+    const wp = await start();
+    expect(await send(`${wp.admin}/ready`)).toMatchObject({ status: 200, body: 'LIVE\n' });
+    const dump = JSON.parse((await send(`${wp.admin}/config_dump`)).body);
+    expect(dump.config.services.map((s: { key: string }) => s.key)).toEqual(['default/fast', 'default/slow']);
+    expect((await send(`${wp.admin}/clusters`)).body).toContain(`inbound-vip|80|http|fast.default.svc.cluster.local::127.0.0.1:${fast.port}::health_flags::healthy`);
+    await send(`${wp.base}/`, { headers: { host: 'fast' } });
+    const stats = (await send(`${wp.admin}/stats?usedonly&filter=^(server\\.state|listener_manager\\.workers_started|http\\.inbound\\.downstream_rq_2xx)`)).body;
+    expect(stats).toBe('http.inbound.downstream_rq_2xx: 1\nlistener_manager.workers_started: 1\nserver.state: 0\n');
+    expect((await send(`${wp.admin}/stats/prometheus`)).body).toContain('envoy_http_inbound_downstream_rq_total 1');
+    expect((await send(`${wp.admin}/nope`)).status).toBe(404);
+  });
+
+  it('serves /healthz/ready and /stats/prometheus on their own ports', async () => {
+    const wp = new WaypointProcess(['run', '--config', dir.path, '--http-listen', '127.0.0.1:0=80', '--admin', 'off', '--stats', '127.0.0.1:0', '--health', '127.0.0.1:0']);
+    running.push(wp);
+    const health = await wp.waitForLog((l) => l.listener === 'health');
+    const stats = await wp.waitForLog((l) => l.listener === 'stats');
+    await wp.waitForLog((l) => String(l.listener ?? '').startsWith('http '));
+    expect((await send(`http://${health.address}/healthz/ready`)).status).toBe(200);
+    expect((await send(`http://${stats.address}/stats/prometheus`)).body).toContain('# TYPE envoy_server_state gauge\nenvoy_server_state 0\n');
+  });
+
+  it('fails readiness after POST /healthcheck/fail but keeps serving traffic', async () => {
+    const wp = await start();
+    await send(`${wp.admin}/healthcheck/fail`, { method: 'POST' });
+    expect(json(await send(`${wp.base}/`, { headers: { host: 'fast' } })).backend).toBe('fast');
+    await send(`${wp.admin}/healthcheck/ok`, { method: 'POST' });
+  });
+
+  it('refuses to start with a clear message when a listener address is taken', async () => {
+    const first = await start();
+    const r = spawnSync(WAYPOINT, ['run', '--config', dir.path, '--http-listen', `127.0.0.1:${first.httpPort}`, '--admin', 'off', '--stats', 'off', '--health', 'off'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot listen: .*EADDRINUSE/);
+  });
+});
+
+describe('validate and usage', () => {
+  it('exits 0 on the bundled example config', () => {
+    const r = spawnSync(WAYPOINT, ['validate', '--config', join(ROOT, 'examples', 'demo')], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stdout).toMatch(/^ok: 3 files, 0 warnings$/m);
+    expect(r.status).toBe(0);
+  });
+
+  it('lists every problem as file:line:col kind/namespace/name field: reason and exits 1', () => {
+    const bad = new ConfigDir();
+    try {
+      const file = bad.write('bad.yaml', 'apiVersion: v1\nkind: Service\nmetadata: { name: b }\nspec:\n  ports: [{ port: 0 }]\n---\napiVersion: v1\nkind: Service\nmetadata: { name: a }\nspec: {}\n---\napiVersion: v1\nkind: Service\nmetadata: { name: a }\nspec: {}\n---\n- not a mapping\n');
+      const r = spawnSync(WAYPOINT, ['validate', '--config', bad.path], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(1);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        `${file}:5:13 Service/default/b spec.ports[0].port: must be >= 1`,
+        `${file}:12:1 Service/default/a: duplicate resource: already defined at ${file}:7:1`,
+        `${file}:17:1 a document must be a mapping (a Kubernetes object), not a list`,
+        '3 errors, 0 warnings in 1 file: the config would be rejected',
+      ]);
+    } finally {
+      bad.remove();
+    }
+  });
+
+  it('exits 2 with usage for an unknown command or flag, and names a missing config file', () => {
+    expect(spawnSync(WAYPOINT, ['frobnicate'], { encoding: 'utf8' }).status).toBe(2);
+    const r = spawnSync(WAYPOINT, ['run', '--config', 'x', '--http-listen', '127.0.0.1:0', '--wat'], { encoding: 'utf8' });
+    expect([r.status, r.stderr.trim()]).toEqual([2, "waypoint run: Unknown option '--wat'"]);
+    const missing = spawnSync(WAYPOINT, ['validate', '--config', '/nonexistent/cfg.yaml'], { encoding: 'utf8' });
+    expect([missing.status, missing.stdout.split('\n')[0]]).toEqual([1, '/nonexistent/cfg.yaml:1:1 cannot read config: no such file or directory']);
+  });
+});
