@@ -22,12 +22,7 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const diagnostics: Diagnostic[] = [];
   const documents: SourceDocument[] = [];
-  const list = Array.isArray(docs) ? docs : [];
-  if (!Array.isArray(docs)) {
-    // An empty stream parses to an EmptyStream, which holds no documents.
-    return { documents, diagnostics };
-  }
-  list.forEach((doc, index) => {
+  docs.forEach((doc, index) => {
     const pos = (offset: number) => lineCounter.linePos(offset);
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {

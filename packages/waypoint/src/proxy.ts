@@ -6,7 +6,7 @@ import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from '
 import { classifyUpstreamError, upstreamFailureBody } from './response-flags.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
-import type { UpstreamPools } from './upstream-pools.ts';
+import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
 
 export const SERVER_HEADER = 'istio-envoy';
 
@@ -114,8 +114,7 @@ export class Proxy {
     log.upstreamCluster = t.clusterName;
     const endpoint = t.endpoints.pick();
     if (!endpoint) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
-    const upstreamHost = endpoint.address.includes(':') ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
-    log.upstreamHost = upstreamHost;
+    log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
 
     const { headers, requestId } = upstreamRequestHeaders(req.rawHeaders, { peer: peerAddress(req.socket.remoteAddress), proto: listener.proto });
     log.requestId = requestId;

@@ -15,7 +15,7 @@ export class UpstreamPools {
   }
 
   get(address: string, port: number): Pool {
-    const key = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    const key = endpointKey(address, port);
     let pool = this.#pools.get(key);
     if (!pool) {
       pool = new Pool(`http://${key}`, {
@@ -49,6 +49,7 @@ export class UpstreamPools {
   }
 }
 
+/** `ip:port`, with IPv6 addresses in brackets: the pool key and Envoy's %UPSTREAM_HOST%. */
 export function endpointKey(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
