@@ -9,6 +9,7 @@ export default defineConfig({
     projects: [
       unit('config'),
       unit('routing'),
+      unit('hbone'),
       unit('waypoint'),
       { test: { name: 'e2e', root: 'e2e', include: ['**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 } },
     ],
