@@ -185,6 +185,8 @@ export async function startWaypoint(configPath: string, extra: string[] = []): P
     'off',
     '--upstream',
     'plain',
+    '--hbone-listen',
+    'off',
     ...extra,
   ]);
   try {

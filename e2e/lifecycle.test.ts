@@ -86,7 +86,7 @@ describe('admin, readiness and stats', () => {
   });
 
   it('serves /healthz/ready and /stats/prometheus on their own ports', async () => {
-    const wp = new WaypointProcess(['run', '--config', dir.path, '--http-listen', '127.0.0.1:0=80', '--admin', 'off', '--stats', '127.0.0.1:0', '--health', '127.0.0.1:0']);
+    const wp = new WaypointProcess(['run', '--config', dir.path, '--http-listen', '127.0.0.1:0=80', '--admin', 'off', '--stats', '127.0.0.1:0', '--health', '127.0.0.1:0', '--hbone-listen', 'off', '--upstream', 'plain']);
     running.push(wp);
     const health = await wp.waitForLog((l) => l.listener === 'health');
     const stats = await wp.waitForLog((l) => l.listener === 'stats');
@@ -104,7 +104,7 @@ describe('admin, readiness and stats', () => {
 
   it('refuses to start with a clear message when a listener address is taken', async () => {
     const first = await start();
-    const r = spawnSync(WAYPOINT, ['run', '--config', dir.path, '--http-listen', `127.0.0.1:${first.httpPort}`, '--admin', 'off', '--stats', 'off', '--health', 'off'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(WAYPOINT, ['run', '--config', dir.path, '--http-listen', `127.0.0.1:${first.httpPort}`, '--admin', 'off', '--stats', 'off', '--health', 'off', '--hbone-listen', 'off', '--upstream', 'plain'], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot listen: .*EADDRINUSE/);
   });

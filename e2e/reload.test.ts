@@ -110,7 +110,7 @@ describe('starting on a bad config', () => {
     const bad = new ConfigDir();
     bad.write('x.yaml', 'apiVersion: v1\nkind: Service\nmetadata: { name: "unterminated }\n');
     const { WaypointProcess } = await import('./harness.ts');
-    const p = new WaypointProcess(['run', '--config', bad.path, '--http-listen', '127.0.0.1:0=80', '--admin', '127.0.0.1:0', '--stats', 'off', '--health', 'off']);
+    const p = new WaypointProcess(['run', '--config', bad.path, '--http-listen', '127.0.0.1:0=80', '--admin', '127.0.0.1:0', '--stats', 'off', '--health', 'off', '--hbone-listen', 'off', '--upstream', 'plain']);
     try {
       await p.waitForLog((l) => l.msg.startsWith('config rejected'));
       await p.waitForLog((l) => l.listener === 'admin');

@@ -34,5 +34,5 @@ an invalid one is logged and the previous config keeps serving.
 
 MSG
 bin/waypoint run --config examples/demo --http-listen 127.0.0.1:8080=80 --access-log text \
-  --admin 127.0.0.1:15000 --stats 127.0.0.1:15020 --health 127.0.0.1:15021 "$@" & pids+=($!)
+  --admin 127.0.0.1:15000 --stats 127.0.0.1:15020 --health 127.0.0.1:15021 --hbone-listen off --upstream plain "$@" & pids+=($!)
 wait "${pids[2]}"

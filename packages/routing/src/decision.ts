@@ -30,7 +30,15 @@ export interface Forward {
   routeName: string;
 }
 
-export type RouteDecision = Forward | LocalReply;
+/** Straight to one workload: traffic addressed to a pod IP rather than a Service. */
+export interface Direct {
+  kind: 'direct';
+  endpoint: EndpointIR;
+  clusterName: string;
+  routeName: string;
+}
+
+export type RouteDecision = Forward | Direct | LocalReply;
 
 export function localReply(status: number, body: string, flag: LocalFlag, details: string, routeName = '-'): LocalReply {
   return { kind: 'local', status, body, flag, details, routeName };

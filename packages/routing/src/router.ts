@@ -1,6 +1,6 @@
-import { CLUSTER_DOMAIN, type ConfigIR, type HttpRouteIR, type ServiceIR } from '@waypoint/config';
+import { CLUSTER_DOMAIN, type ConfigIR, type EndpointIR, type HttpRouteIR, type ServiceIR, type ServicePortIR } from '@waypoint/config';
 import { RoundRobin } from './balancer.ts';
-import { NO_ROUTE, type RouteDecision, type ServiceTarget } from './decision.ts';
+import { NO_ROUTE, type Direct, type RouteDecision, type ServiceTarget } from './decision.ts';
 import type { RouteRequest } from './request.ts';
 import { RouteTable, type RuleRef } from './table.ts';
 
@@ -28,6 +28,11 @@ export function parseHost(host: string | undefined): { name: string; port: numbe
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) port = undefined;
   return { name: name.toLowerCase(), port };
 }
+
+/** What an HBONE CONNECT authority's address names. */
+export type AddressTarget =
+  | { kind: 'service'; service: ServiceIR; port: ServicePortIR | undefined }
+  | { kind: 'workload'; address: string; pod?: string; serviceAccount?: string; appProtocol?: string };
 
 /** A Service port, routed: the mesh (GAMMA) route table or Istio's default route to the Service itself. */
 interface MeshPort {
@@ -60,9 +65,18 @@ export class Router {
   readonly #servicesByHost = new Map<string, ServiceIR>();
   readonly #mesh = new Map<string, MeshPort>();
   readonly #gateways = new Map<number, VirtualHosts>();
+  readonly #servicesByIp = new Map<string, ServiceIR>();
+  readonly #workloadsByIp = new Map<string, Omit<EndpointIR, 'port' | 'ready'>>();
 
   constructor(ir: ConfigIR, options: RouterOptions) {
+    for (const pod of ir.pods) {
+      for (const ip of pod.ips) this.#workloadsByIp.set(ip, { address: ip, pod: pod.key, serviceAccount: pod.serviceAccount });
+    }
     for (const svc of ir.services) {
+      for (const ip of svc.clusterIPs) this.#servicesByIp.set(ip, svc);
+      for (const port of svc.ports) {
+        for (const e of port.endpoints) if (!this.#workloadsByIp.has(e.address)) this.#workloadsByIp.set(e.address, { address: e.address, ...(e.pod ? { pod: e.pod } : {}), ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}) });
+      }
       for (const name of hostAliases(svc, options.namespace)) this.#servicesByHost.set(name, svc);
       for (const port of svc.ports) {
         this.#targets.set(`${svc.key}:${port.port}`, {
@@ -120,6 +134,44 @@ export class Router {
       }
       this.#gateways.set(port, vhosts);
     }
+  }
+
+  /** What an HBONE destination `ip:port` is: a Service clusterIP (and its port), a known workload, or nothing. */
+  resolveAddress(ip: string, port: number): AddressTarget | undefined {
+    const svc = this.#servicesByIp.get(ip);
+    if (svc) return { kind: 'service', service: svc, port: svc.ports.find((p) => p.port === port) };
+    const w = this.#workloadsByIp.get(ip);
+    if (!w) return undefined;
+    // A workload's port protocol comes from any Service port that targets it there.
+    const appProtocol = this.#workloadAppProtocol(ip, port);
+    return { kind: 'workload', address: ip, ...(w.pod ? { pod: w.pod } : {}), ...(w.serviceAccount ? { serviceAccount: w.serviceAccount } : {}), ...(appProtocol ? { appProtocol } : {}) };
+  }
+
+  #workloadAppProtocol(ip: string, port: number): string | undefined {
+    for (const t of this.#targets.values()) {
+      if (t.port.endpoints.some((e) => e.address === ip && e.port === port)) return t.port.appProtocol ?? t.port.name;
+    }
+    return undefined;
+  }
+
+  /** A Service port's target (its endpoints and cluster name). */
+  target(serviceKey: string, port: number): ServiceTarget | undefined {
+    return this.#targets.get(`${serviceKey}:${port}`);
+  }
+
+  /** Routing for a request that arrived in an HBONE tunnel to `ip:port`. */
+  routeAddress(ip: string, port: number, req: RouteRequest): RouteDecision {
+    const svc = this.#servicesByIp.get(ip);
+    if (svc) return this.routeMesh(svc, port, req);
+    const w = this.#workloadsByIp.get(ip);
+    if (!w) return NO_ROUTE;
+    const direct: Direct = {
+      kind: 'direct',
+      endpoint: { ...w, port, ready: true },
+      clusterName: `inbound-pod|${port}||${ip}`,
+      routeName: 'default',
+    };
+    return direct;
   }
 
   /** The Service a Host header names (any of its DNS names, or its clusterIP), if any. */

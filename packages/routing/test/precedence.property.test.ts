@@ -8,7 +8,7 @@ const segment = fc.constantFrom('a', 'b', 'c', 'api', 'v1');
 const path = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join('/')}`);
 const targets = ['t0', 't1', 't2', 't3', 't4', 't5'];
 const services = targets.map((t, i) => svc(t, [`10.1.0.${i + 1}`], 'default', `10.96.1.${i + 1}`));
-const name = (d: RouteDecision) => (d.kind === 'forward' ? d.target.service.name : `status:${d.status}`);
+const name = (d: RouteDecision) => (d.kind === 'forward' ? d.target.service.name : d.kind === 'direct' ? `direct:${d.endpoint.address}` : `status:${d.status}`);
 
 /** The Gateway API reading of PathPrefix: element-wise. */
 const prefixMatches = (prefix: string, p: string) => p === prefix || p.startsWith(`${prefix}/`);

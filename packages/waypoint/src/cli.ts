@@ -15,9 +15,9 @@ export interface RunOptions {
   admin: ListenAddress | undefined;
   stats: ListenAddress | undefined;
   health: ListenAddress | undefined;
-  cert: string | undefined;
-  key: string | undefined;
-  ca: string | undefined;
+  cert: string;
+  key: string;
+  ca: string;
   concurrency: number;
   accessLog: AccessLogFormat;
   /** Seconds that in-flight requests get to finish after SIGTERM. */
@@ -33,8 +33,12 @@ export const USAGE = `usage:
                [--cert F --key F --ca F] [--concurrency N] [--access-log text|json|off]
                [--drain-time SECONDS] [--log-level LEVEL]
   waypoint validate --config PATH...
+  waypoint certs --out DIR [--trust-domain TD] --identity NS/SA... [--days N] [--dns NAME]... [--expired]
 Every flag also reads from WAYPOINT_<FLAG> (e.g. WAYPOINT_HTTP_LISTEN); lists are comma-separated.
 POD_NAMESPACE sets the default --namespace.`;
+
+/** Where Istio mounts a proxy's workload certificate, key and root certificate when they come from files. */
+export const ISTIO_CERT_PATHS = { cert: '/etc/certs/cert-chain.pem', key: '/etc/certs/key.pem', ca: '/etc/certs/root-cert.pem' } as const;
 
 const RUN_FLAGS = {
   config: { type: 'string', multiple: true },
@@ -101,17 +105,15 @@ export function parseRunOptions(args: string[], env: Env): RunOptions | 'help' {
   if (kube) throw new Error('--kube (watching the Kubernetes API) is not supported yet; give --config files instead');
   if (configPaths.length === 0) throw new Error('no config: give --config PATH (a YAML file or a directory of them)');
 
-  const upstream = pick(values, env, 'upstream') ?? 'plain';
+  const upstream = pick(values, env, 'upstream') ?? 'hbone';
   if (upstream !== 'plain' && upstream !== 'hbone') throw new Error(`--upstream must be hbone or plain (got ${JSON.stringify(upstream)})`);
-  if (upstream === 'hbone') throw new Error('--upstream hbone is not supported yet; use --upstream plain');
 
   const accessLog = pick(values, env, 'access-log') ?? 'off';
   if (accessLog !== 'text' && accessLog !== 'json' && accessLog !== 'off') throw new Error(`--access-log must be text, json or off (got ${JSON.stringify(accessLog)})`);
 
   const concurrency = integer(pick(values, env, 'concurrency') ?? '1', 'concurrency', 1, 1);
 
-  const hboneText = pick(values, env, 'hbone-listen') ?? 'off';
-  if (hboneText !== 'off') throw new Error('--hbone-listen is not supported yet; use --http-listen (and --hbone-listen off)');
+  const hboneListen = optionalAddress(pick(values, env, 'hbone-listen') ?? '0.0.0.0:15008', 'hbone-listen');
 
   const httpListen: HttpListenSpec[] = [];
   for (const spec of pickList(values, env, 'http-listen')) {
@@ -122,23 +124,23 @@ export function parseRunOptions(args: string[], env: Env): RunOptions | 'help' {
       throw new Error(`--http-listen: ${(e as Error).message}`);
     }
   }
-  if (httpListen.length === 0) throw new Error('no listener: give --http-listen ADDR[=PORT]');
+  if (httpListen.length === 0 && !hboneListen) throw new Error('no listener: --hbone-listen is off and no --http-listen is given');
 
   return {
     configPaths,
     kube,
     name: pick(values, env, 'name') ?? 'waypoint',
     namespace: pick(values, env, 'namespace') ?? env.POD_NAMESPACE ?? 'default',
-    hboneListen: undefined,
+    hboneListen,
     httpListen,
     upstream,
     hbonePort: integer(pick(values, env, 'hbone-port') ?? '15008', 'hbone-port', 1, 65535),
     admin: optionalAddress(pick(values, env, 'admin') ?? '127.0.0.1:15000', 'admin'),
     stats: optionalAddress(pick(values, env, 'stats') ?? '0.0.0.0:15020', 'stats'),
     health: optionalAddress(pick(values, env, 'health') ?? '0.0.0.0:15021', 'health'),
-    cert: pick(values, env, 'cert'),
-    key: pick(values, env, 'key'),
-    ca: pick(values, env, 'ca'),
+    cert: pick(values, env, 'cert') ?? ISTIO_CERT_PATHS.cert,
+    key: pick(values, env, 'key') ?? ISTIO_CERT_PATHS.key,
+    ca: pick(values, env, 'ca') ?? ISTIO_CERT_PATHS.ca,
     concurrency,
     accessLog,
     drainTime: integer(pick(values, env, 'drain-time') ?? '5', 'drain-time', 0, 3600),
@@ -157,4 +159,47 @@ export function parseValidateOptions(args: string[], env: Env): { configPaths: s
   const configPaths = pickList(values, env, 'config');
   if (configPaths.length === 0) throw new Error('no config: give --config PATH');
   return { configPaths, namespace: values.namespace ?? env.WAYPOINT_NAMESPACE ?? env.POD_NAMESPACE ?? 'default' };
+}
+
+export interface CertsOptions {
+  out: string;
+  trustDomain: string;
+  identities: { namespace: string; serviceAccount: string }[];
+  dnsNames: string[];
+  days: number;
+  expired: boolean;
+}
+
+export function parseCertsOptions(args: string[]): CertsOptions | 'help' {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string' },
+      'trust-domain': { type: 'string' },
+      identity: { type: 'string', multiple: true },
+      dns: { type: 'string', multiple: true },
+      days: { type: 'string' },
+      expired: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  if (!values.out) throw new Error('give --out DIR');
+  const identities = (values.identity ?? []).map((text) => {
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(text);
+    if (!m) throw new Error(`--identity must be NAMESPACE/SERVICEACCOUNT (got ${JSON.stringify(text)})`);
+    return { namespace: m[1]!, serviceAccount: m[3]! };
+  });
+  const dnsNames = values.dns ?? [];
+  if (identities.length === 0 && dnsNames.length === 0) throw new Error('give at least one --identity NAMESPACE/SERVICEACCOUNT');
+  return {
+    out: values.out,
+    trustDomain: values['trust-domain'] ?? 'cluster.local',
+    identities,
+    dnsNames,
+    days: integer(values.days ?? '365', 'days', 1, 36500),
+    expired: values.expired ?? false,
+  };
 }

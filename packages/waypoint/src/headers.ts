@@ -42,6 +42,7 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 58 /* ':' */) continue; // HTTP/2 pseudo-headers; the caller adds host
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'te' && value.trim().toLowerCase() === 'trailers') out.push('te', 'trailers');

@@ -1,4 +1,5 @@
-import { parseRunOptions, parseValidateOptions, USAGE } from './cli.ts';
+import { parseCertsOptions, parseRunOptions, parseValidateOptions, USAGE } from './cli.ts';
+import { certsCommand } from './certs-command.ts';
 import { run } from './run.ts';
 import { validateCommand } from './validate-command.ts';
 
@@ -15,6 +16,11 @@ async function main(argv: string[]): Promise<number> {
         const options = parseValidateOptions(args, process.env);
         if (options === 'help') return (console.log(USAGE), 0);
         return validateCommand(options.configPaths, options.namespace, (line) => console.log(line));
+      }
+      case 'certs': {
+        const options = parseCertsOptions(args);
+        if (options === 'help') return (console.log(USAGE), 0);
+        return await certsCommand(options, (line) => console.log(line));
       }
       case undefined:
       case 'help':

@@ -7,15 +7,28 @@ import { classifyUpstreamError, upstreamFailureBody } from './response-flags.ts'
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
 import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
+import { upstreamEndpoint } from './upstream.ts';
 
 export const SERVER_HEADER = 'istio-envoy';
 
-/** What a listener tells the proxy about where a request arrived. */
-export interface ListenerContext {
-  /** The Gateway listener port this plain HTTP listener serves. */
-  gatewayPort: number;
-  proto: 'http' | 'https';
-}
+/** Where a request arrived: on a plain HTTP listener, or inside an HBONE tunnel. */
+export type RequestContext =
+  | {
+      kind: 'plain';
+      /** The Gateway listener port this plain HTTP listener serves. */
+      gatewayPort: number;
+    }
+  | {
+      kind: 'tunnel';
+      /** The tunnel's original destination. */
+      ip: string;
+      port: number;
+      /** The original client (ztunnel's `forwarded: for=`), used as source.ip and in x-forwarded-for. */
+      source: string;
+      sourcePort: number | undefined;
+      /** The peer's SPIFFE ID: the source principal. */
+      principal: string;
+    };
 
 export interface ProxyDeps {
   store: SnapshotStore;
@@ -24,6 +37,8 @@ export interface ProxyDeps {
   accessLog: AccessLog | undefined;
   /** True once draining: responses then carry `connection: close`. */
   draining: () => boolean;
+  /** The trust domain of upstream identities (HBONE), from the waypoint's own certificate. */
+  trustDomain: string | undefined;
   onError: (err: Error, context: string) => void;
 }
 
@@ -52,7 +67,7 @@ export class Proxy {
     this.#rqByClass = [1, 2, 3, 4, 5].map((c) => deps.stats.counter(`http.inbound.downstream_rq_${c}xx`));
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, listener: ListenerContext): void {
+  handle(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
     const startTime = Date.now();
     const snapshot = this.#deps.store.current;
     this.#rqTotal.inc();
@@ -60,7 +75,8 @@ export class Proxy {
 
     const url = req.url ?? '/';
     let target = url;
-    let host = req.headers.host;
+    const h2 = req.httpVersionMajor === 2;
+    let host = h2 ? (req.headers[':authority'] as string | undefined) ?? req.headers.host : req.headers.host;
     if (url.charCodeAt(0) !== 47 /* '/' */ && url !== '*') {
       // absolute-form request target: take the authority from it, as Envoy does
       try {
@@ -93,8 +109,9 @@ export class Proxy {
       userAgent: req.headers['user-agent'],
       requestId: headerString(req.headers['x-request-id']),
       authority: host,
-      downstreamLocalAddress: `${peerAddress(req.socket.localAddress)}:${req.socket.localPort}`,
-      downstreamRemoteAddress: `${peerAddress(req.socket.remoteAddress)}:${req.socket.remotePort}`,
+      downstreamLocalAddress: context.kind === 'tunnel' ? endpointKey(context.ip, context.port) : `${peerAddress(req.socket.localAddress)}:${req.socket.localPort}`,
+      downstreamRemoteAddress:
+        context.kind === 'tunnel' ? endpointKey(context.source, context.sourcePort ?? 0) : `${peerAddress(req.socket.remoteAddress)}:${req.socket.remotePort}`,
     };
     const ex: Exchange = { req, res, log, upstreamStart: 0, controller: undefined, paused: false, done: false };
     res.once('close', () => this.#finish(ex));
@@ -102,7 +119,7 @@ export class Proxy {
     if (!snapshot) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
     let decision: RouteDecision;
     try {
-      decision = snapshot.router.routePlain(listener.gatewayPort, host, routeReq);
+      decision = context.kind === 'plain' ? snapshot.router.routePlain(context.gatewayPort, host, routeReq) : snapshot.router.routeAddress(context.ip, context.port, routeReq);
     } catch (e) {
       this.#deps.onError(e as Error, 'routing');
       return this.#local(ex, 500, '', '-', 'internal_error');
@@ -110,19 +127,25 @@ export class Proxy {
     log.routeName = decision.routeName;
     if (decision.kind === 'local') return this.#local(ex, decision.status, decision.body, decision.flag, decision.details);
 
-    const t = decision.target;
-    log.upstreamCluster = t.clusterName;
-    const endpoint = t.endpoints.pick();
-    if (!endpoint) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
+    let endpoint;
+    if (decision.kind === 'forward') {
+      log.upstreamCluster = decision.target.clusterName;
+      endpoint = decision.target.endpoints.pick();
+      if (!endpoint) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
+    } else {
+      log.upstreamCluster = decision.clusterName;
+      endpoint = decision.endpoint;
+    }
     log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
 
-    const { headers, requestId } = upstreamRequestHeaders(req.rawHeaders, { peer: peerAddress(req.socket.remoteAddress), proto: listener.proto });
+    const peer = context.kind === 'tunnel' ? context.source : peerAddress(req.socket.remoteAddress);
+    const { headers, requestId } = upstreamRequestHeaders(req.rawHeaders, { peer, proto: 'http' });
     log.requestId = requestId;
     if (host !== req.headers.host && host) headers.push('host', host);
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     ex.upstreamStart = performance.now();
     try {
-      this.#deps.pools.get(endpoint.address, endpoint.port).dispatch(
+      this.#deps.pools.get(upstreamEndpoint(endpoint, this.#deps.trustDomain)).dispatch(
         { path: target, method: routeReq.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null, blocking: false },
         this.#upstreamHandler(ex),
       );
@@ -148,8 +171,10 @@ export class Proxy {
         log.responseCode = statusCode;
         log.responseCodeDetails = 'via_upstream';
         const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
-        if (this.#deps.draining()) extra.push('connection', 'close');
-        res.writeHead(statusCode, downstreamResponseHeaders(headers, SERVER_HEADER, extra));
+        const h2 = ex.req.httpVersionMajor === 2;
+        if (this.#deps.draining() && !h2) extra.push('connection', 'close');
+        const out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
+        res.writeHead(statusCode, h2 ? headerObject(out) : out);
         res.on('drain', () => {
           if (ex.paused) {
             ex.paused = false;
@@ -195,8 +220,9 @@ export class Proxy {
     log.bytesSent = Buffer.byteLength(body);
     const headers = ['server', SERVER_HEADER, 'content-length', String(log.bytesSent)];
     if (body) headers.push('content-type', 'text/plain');
-    if (this.#deps.draining()) headers.push('connection', 'close');
-    res.writeHead(status, headers);
+    const h2 = ex.req.httpVersionMajor === 2;
+    if (this.#deps.draining() && !h2) headers.push('connection', 'close');
+    res.writeHead(status, h2 ? headerObject(headers) : headers);
     res.end(body);
   }
 
@@ -217,6 +243,17 @@ export class Proxy {
       this.#deps.accessLog.log(log);
     }
   }
+}
+
+/** Flat [name, value, …] to an object (repeated names become arrays), for HTTP/2 responses. */
+function headerObject(flat: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!.toLowerCase();
+    const prev = out[name];
+    out[name] = prev === undefined ? flat[i + 1]! : Array.isArray(prev) ? [...prev, flat[i + 1]!] : [prev, flat[i + 1]!];
+  }
+  return out;
 }
 
 function headerString(v: string | string[] | undefined): string | undefined {

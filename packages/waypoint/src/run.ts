@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatDiagnostic } from '@waypoint/config';
+import { CredentialStore, HboneClient, HboneServer, describeCredentials } from '@waypoint/hbone';
 import { AccessLog } from './access-log.ts';
 import { adminHandler } from './admin.ts';
 import type { RunOptions } from './cli.ts';
@@ -11,11 +12,11 @@ import { Proxy } from './proxy.ts';
 import { ServerState } from './server-state.ts';
 import { SnapshotStore } from './snapshot.ts';
 import { Stats } from './stats.ts';
-import { endpointKey, UpstreamPools } from './upstream-pools.ts';
+import { createHttpServer } from './http-server.ts';
+import { TunnelInbound } from './tunnel-inbound.ts';
+import { hboneTransport, plainTransport, upstreamEndpoint } from './upstream.ts';
+import { poolKey, UpstreamPools } from './upstream-pools.ts';
 import { VERSION } from './version.ts';
-
-/** Envoy's default limit on request headers is 60 KiB. */
-const MAX_HEADER_BYTES = 60 * 1024;
 
 /** The waypoint process: config, listeners, admin, reload and drain. Resolves when the process should exit. */
 export async function run(options: RunOptions, argv: string[]): Promise<number> {
@@ -23,14 +24,31 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
   const stats = new Stats();
   const state = new ServerState();
   const store = new SnapshotStore(options.configPaths, options.namespace);
-  const pools = new UpstreamPools({ connectTimeoutMs: 10_000 });
+
+  // HBONE needs the waypoint's own certificate: to terminate tunnels, and to originate them upstream.
+  let credentials: CredentialStore | undefined;
+  if (options.hboneListen || options.upstream === 'hbone') {
+    try {
+      credentials = new CredentialStore({ cert: options.cert, key: options.key, ca: options.ca }, (err) =>
+        log.error(`certificate rotation rejected, the previous certificate stays in force: ${err.message}`),
+      );
+    } catch (e) {
+      log.fatal(
+        `HBONE needs a workload certificate: ${(e as Error).message}. Give --cert, --key and --ca (\`waypoint certs\` makes a local set), or run without HBONE: --hbone-listen off --upstream plain`,
+      );
+      return 1;
+    }
+    credentials.watch();
+    credentials.onRotate((c) => log.info(`certificate rotated: now ${describeCredentials(c)}`));
+    log.info(`HBONE identity ${describeCredentials(credentials.current)}`);
+  }
+  const hboneClient = options.upstream === 'hbone' && credentials ? new HboneClient(credentials) : undefined;
+  const transport = hboneClient ? hboneTransport(hboneClient, options.hbonePort) : plainTransport(10_000);
+  const trustDomain = credentials?.current.identity.trustDomain;
+  const pools = new UpstreamPools({ connectTimeoutMs: 10_000, transport });
   const accessLog = options.accessLog === 'off' ? undefined : new AccessLog(options.accessLog, (chunk) => process.stdout.write(chunk));
   const startedAt = new Date();
   let draining = false;
-
-  for (const flag of ['cert', 'key', 'ca'] as const) {
-    if (options[flag]) log.warn({ flag }, `--${flag} is only used by HBONE, which is not supported yet; ignored`);
-  }
 
   const serverState = stats.gauge('server.state');
   const workersStarted = stats.gauge('listener_manager.workers_started');
@@ -52,6 +70,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     stats,
     accessLog,
     draining: () => draining,
+    trustDomain,
     onError: (err, context) => log.error({ err, context }, `internal error in ${context}: ${err.message}`),
   });
 
@@ -72,7 +91,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     cdsSuccess.inc();
     const snap = outcome.snapshot;
     for (const w of snap.warnings) log.warn(formatDiagnostic(w));
-    const keep = new Set(snap.ir.services.flatMap((s) => s.ports.flatMap((p) => p.endpoints.map((e) => endpointKey(e.address, e.port)))));
+    const keep = new Set(snap.ir.services.flatMap((s) => s.ports.flatMap((p) => p.endpoints.map((e) => poolKey(upstreamEndpoint(e, trustDomain))))));
     pools.retain(keep);
     log.info(
       { reason, version: snap.version, services: snap.ir.services.length, httpRoutes: snap.ir.httpRoutes.length, gateways: snap.ir.gateways.length },
@@ -105,13 +124,19 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     setState('DRAINING');
     log.info({ why, drainSeconds: graceful ? options.drainTime : 0 }, `draining: ${why}`);
     watcher?.close();
-    const closed = Promise.all(plainServers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    const graceMs = graceful ? options.drainTime * 1000 : 0;
+    const closed = Promise.all([
+      ...plainServers.map((s) => new Promise<void>((r) => s.close(() => r()))),
+      hboneServer?.close(graceMs),
+    ]);
     for (const s of plainServers) s.closeIdleConnections();
-    const deadline = new Promise<void>((r) => setTimeout(r, graceful ? options.drainTime * 1000 : 0).unref());
+    const deadline = new Promise<void>((r) => setTimeout(r, graceMs).unref());
     await Promise.race([closed, deadline]);
     for (const s of plainServers) s.closeAllConnections();
     accessLog?.flush();
     await pools.close();
+    hboneClient?.close();
+    credentials?.close();
     for (const s of adminServers) s.closeAllConnections(), s.close();
     log.info('exiting');
     quitResolve(0);
@@ -128,29 +153,43 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     drain: () => void shutdown(true, 'POST /drain_listeners'),
   });
 
-  const startPlainListeners = async () => {
+  const httpHooks = {
+    onProtocolError: (err: NodeJS.ErrnoException) => {
+      protocolErrors.inc();
+      log.debug({ code: err.code }, `unparseable request: ${err.message}`);
+    },
+  };
+  let hboneServer: HboneServer | undefined;
+  const tunnels = new TunnelInbound({ store, proxy, transport, trustDomain, log, hooks: httpHooks });
+
+  const startTrafficListeners = async () => {
     for (const spec of options.httpListen) {
-      const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 60_000, headersTimeout: 60_000, requestTimeout: 0 }, (req, res) =>
-        proxy.handle(req, res, { gatewayPort: spec.gatewayPort, proto: 'http' }),
-      );
+      const context = { kind: 'plain' as const, gatewayPort: spec.gatewayPort };
+      const server = createHttpServer((req, res) => proxy.handle(req, res, context), httpHooks);
       server.on('connection', (socket: Socket) => {
         cxActive.inc();
         socket.once('close', () => cxActive.dec());
       });
-      server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-        protocolErrors.inc();
-        log.debug({ code: err.code }, `bad request from ${socket.remoteAddress}: ${err.message}`);
-        if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
-        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-        socket.end(`HTTP/1.1 ${status}\r\nserver: istio-envoy\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-      });
       plainServers.push(await listen(`http ${formatAddress(spec.address)} (Gateway port ${spec.gatewayPort})`, spec.address, server));
+    }
+    if (options.hboneListen && credentials) {
+      hboneServer = new HboneServer({
+        credentials,
+        onConnect: (req) => tunnels.onConnect(req),
+        onRefused: (reason, detail) => log.warn(detail, `HBONE refused: ${reason}`),
+      });
+      hboneServer.server.on('connection', (socket: Socket) => {
+        cxActive.inc();
+        socket.once('close', () => cxActive.dec());
+      });
+      const address = await hboneServer.listen(options.hboneListen.host, options.hboneListen.port);
+      log.info({ listener: 'hbone', address: formatAddress(address) }, `hbone listening on ${formatAddress(address)}`);
     }
     workersStarted.set(1);
   };
 
   // Admin, readiness and stats come up first, so a failing first config can be seen from outside.
-  const routes: [string, ListenAddress | undefined, (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void][] = [
+  const routes: [string, ListenAddress | undefined, (req: IncomingMessage, res: ServerResponse) => void][] = [
     ['admin', options.admin, admin],
     [
       'health',
@@ -188,7 +227,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
   };
   const goLive = async () => {
     try {
-      await startPlainListeners();
+      await startTrafficListeners();
     } catch (e) {
       log.fatal(`cannot listen: ${(e as Error).message}`);
       quitResolve(1);

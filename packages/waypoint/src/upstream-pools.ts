@@ -1,11 +1,13 @@
 import { Pool } from 'undici';
+import type { UpstreamEndpoint, UpstreamTransport } from './upstream.ts';
 
 export interface UpstreamPoolOptions {
   /** Istio's default cluster connect timeout is 10 s. */
   connectTimeoutMs: number;
+  transport: UpstreamTransport;
 }
 
-/** Keep-alive HTTP/1.1 connection pools, one per upstream `ip:port`. */
+/** Keep-alive HTTP/1.1 connection pools, one per upstream endpoint; over HBONE each connection is a tunnel. */
 export class UpstreamPools {
   readonly #pools = new Map<string, Pool>();
   readonly #options: UpstreamPoolOptions;
@@ -14,11 +16,16 @@ export class UpstreamPools {
     this.#options = options;
   }
 
-  get(address: string, port: number): Pool {
-    const key = endpointKey(address, port);
+  get transport(): UpstreamTransport {
+    return this.#options.transport;
+  }
+
+  get(endpoint: UpstreamEndpoint): Pool {
+    const key = poolKey(endpoint);
     let pool = this.#pools.get(key);
     if (!pool) {
-      pool = new Pool(`http://${key}`, {
+      const transport = this.#options.transport;
+      pool = new Pool(`http://${endpointKey(endpoint.address, endpoint.port)}`, {
         connections: null,
         pipelining: 1,
         connectTimeout: this.#options.connectTimeoutMs,
@@ -27,6 +34,16 @@ export class UpstreamPools {
         bodyTimeout: 300_000,
         keepAliveTimeout: 60_000,
         strictContentLength: true,
+        ...(transport.kind === 'hbone'
+          ? {
+              connect: (_opts: unknown, callback: (err: Error | null, socket: never) => void) => {
+                transport.open(endpoint).then(
+                  (s) => callback(null, s as never),
+                  (e: Error) => callback(e, null as never),
+                );
+              },
+            }
+          : {}),
       });
       this.#pools.set(key, pool);
     }
@@ -49,7 +66,11 @@ export class UpstreamPools {
   }
 }
 
-/** `ip:port`, with IPv6 addresses in brackets: the pool key and Envoy's %UPSTREAM_HOST%. */
+/** `ip:port`, with IPv6 addresses in brackets: Envoy's %UPSTREAM_HOST%. */
 export function endpointKey(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export function poolKey(e: UpstreamEndpoint): string {
+  return e.identity ? `${endpointKey(e.address, e.port)}|${e.identity}` : endpointKey(e.address, e.port);
 }

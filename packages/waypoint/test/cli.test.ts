@@ -13,6 +13,14 @@ describe('run options', () => {
     expect(o.namespace).toBe('default');
     expect(o.httpListen).toEqual([{ address: { host: '127.0.0.1', port: 8080 }, gatewayPort: 8080 }]);
     expect(o.accessLog).toBe('off');
+    expect(o.hboneListen).toEqual({ host: '0.0.0.0', port: 15008 });
+    expect(o.upstream).toBe('hbone');
+    expect([o.cert, o.key, o.ca]).toEqual(['/etc/certs/cert-chain.pem', '/etc/certs/key.pem', '/etc/certs/root-cert.pem']);
+  });
+
+  it('needs no --http-listen when HBONE listens, and refuses to run with no listener at all', () => {
+    expect(parse(['--config', 'a']).httpListen).toEqual([]);
+    expect(() => parseRunOptions(['--config', 'a', '--hbone-listen', 'off'], {})).toThrow(/no listener/);
   });
 
   it('takes repeated flags, ADDR=PORT and off', () => {
@@ -37,7 +45,6 @@ describe('run options', () => {
 
   it.each([
     [['--http-listen', '127.0.0.1:1'], /no config/],
-    [['--config', 'a'], /no listener/],
     [['--config', 'a', '--http-listen', 'localhost:http'], /port is not a number/],
     [['--config', 'a', '--http-listen', '127.0.0.1:99999'], /out of range/],
     [['--config', 'a', '--http-listen', '127.0.0.1:80=0'], /Gateway port after "=" must be 1-65535/],

@@ -1,0 +1,56 @@
+import type { Duplex } from 'node:stream';
+
+export type TunnelProtocol = 'http1' | 'h2c' | 'tcp';
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const HTTP1_LINE = /^[A-Z]{3,16} \S+ HTTP\/1\.[01]\r\n/;
+const MAX_SNIFF = 8192;
+
+/** HTTP or TCP from a Service port's appProtocol or name, as Istio reads them; undefined means "detect". */
+export function declaredProtocol(appProtocolOrName: string | undefined): 'http' | 'tcp' | undefined {
+  if (!appProtocolOrName) return undefined;
+  const p = appProtocolOrName.toLowerCase();
+  const base = p.split('-')[0]!;
+  if (['http', 'http2', 'grpc', 'grpc-web', 'kubernetes.io/h2c', 'kubernetes.io/ws'].includes(p) || ['http', 'http2', 'grpc'].includes(base)) return 'http';
+  if (['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'kubernetes.io/wss'].includes(p) || ['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis'].includes(base)) return 'tcp';
+  return undefined;
+}
+
+/** Classifies the first bytes of a connection; undefined while more bytes are needed. */
+export function classify(buf: Buffer): TunnelProtocol | undefined {
+  if (buf.length === 0) return undefined;
+  const n = Math.min(buf.length, H2_PREFACE.length);
+  if (buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) return buf.length >= H2_PREFACE.length ? 'h2c' : undefined;
+  const first = buf[0]!;
+  if (first < 0x41 || first > 0x5a) return 'tcp'; // an HTTP/1 request starts with an upper-case method
+  const crlf = buf.indexOf('\r\n');
+  if (crlf < 0) return buf.length >= MAX_SNIFF ? 'tcp' : undefined;
+  return HTTP1_LINE.test(buf.subarray(0, crlf + 2).toString('latin1')) ? 'http1' : 'tcp';
+}
+
+/**
+ * Reads from `stream` until its protocol is known, puts the bytes back, and calls `done`. Like Istio's
+ * default, it waits for the client to speak (a server-first protocol must be declared on its port).
+ */
+export function detectProtocol(stream: Duplex, done: (p: TunnelProtocol, unread?: Buffer) => void): void {
+  let buf: Buffer = Buffer.alloc(0);
+  const finish = (p: TunnelProtocol) => {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.pause();
+    if (buf.length) stream.unshift(buf);
+    done(p);
+  };
+  const onData = (chunk: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    const p = classify(buf);
+    if (p) finish(p);
+  };
+  // The client finished before its protocol was clear: relay what it sent (it cannot be put back after end).
+  const onEnd = () => {
+    stream.off('data', onData);
+    done('tcp', buf);
+  };
+  stream.on('data', onData);
+  stream.once('end', onEnd);
+}
