@@ -2,7 +2,7 @@
  * Black-box harness: starts bin/waypoint as a real process on loopback, with real backend servers.
  * Nothing is mocked; every listener binds port 0 and the harness reads the bound ports from the logs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -112,6 +112,7 @@ export class WaypointProcess {
   stderrRaw = '';
   httpPort = 0;
   adminPort = 0;
+  hbonePort = 0;
   readonly exited: Promise<number | null>;
   #waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
@@ -137,6 +138,7 @@ export class WaypointProcess {
           const port = Number(String(line.address).split(':').pop());
           if (String(line.listener).startsWith('http ')) this.httpPort = port;
           if (line.listener === 'admin') this.adminPort = port;
+          if (line.listener === 'hbone') this.hbonePort = port;
         }
         this.#waiters = this.#waiters.filter((w) => (w.test(line) ? (w.resolve(line), false) : true));
       }
@@ -248,4 +250,18 @@ export function rawExchange(port: number, data: string | Buffer, ms = 2000): Pro
     socket.on('close', finish);
     socket.write(data);
   });
+}
+
+/** Python with Debian's python3-h2 (an HTTP/2 stack independent of Node's), for interop tests. */
+export const PYTHON = '/usr/bin/python3';
+
+/** `bin/waypoint certs` into `dir`; returns the file paths of each identity's certificate set. */
+export function makeCerts(dir: string, args: string[]): void {
+  const r = spawnSync(WAYPOINT, ['certs', '--out', dir, ...args], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`waypoint certs failed: ${r.stderr}${r.stdout}`);
+}
+
+export function certFiles(dir: string, namespace: string, serviceAccount: string): { cert: string; key: string; ca: string } {
+  const base = join(dir, namespace, serviceAccount);
+  return { cert: join(base, 'cert-chain.pem'), key: join(base, 'key.pem'), ca: join(base, 'root-cert.pem') };
 }

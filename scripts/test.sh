@@ -4,6 +4,16 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$WAYPOINT_ROOT"
+
+# The HBONE interop tests talk to an HTTP/2 stack that is not Node's: Debian's python3-h2.
+if ! /usr/bin/python3 -c 'import h2' 2>/dev/null; then
+  echo "== installing python3-h2 (HBONE interop tests)" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -qq python3-h2 >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq python3-h2 >/dev/null; }
+fi
+
 echo "== type check" >&2
 pnpm exec tsc -p tsconfig.json
 echo "== tests" >&2

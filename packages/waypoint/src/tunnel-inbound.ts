@@ -59,6 +59,7 @@ export class TunnelInbound {
     const handler = (rq: Parameters<Proxy['handle']>[0], rs: Parameters<Proxy['handle']>[1]) => this.#deps.proxy.handle(rq, rs, context);
     if (protocol === 'http1') {
       createHttpServer(handler, this.#deps.hooks).emit('connection', stream);
+      stream.resume(); // detection paused it; the HTTP parser listens for 'data' but does not resume
       return;
     }
     const server = createH2cServer({ settings: { maxHeaderListSize: 60 * 1024 } }, handler as never);

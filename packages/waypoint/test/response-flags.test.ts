@@ -5,6 +5,9 @@ const err = (code: string) => Object.assign(new Error(code), { code });
 
 it.each([
   ['ECONNREFUSED', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'],
+  ['CERT_HAS_EXPIRED', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'],
+  ['HBONE_CONNECT_REFUSED', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'],
   ['UND_ERR_CONNECT_TIMEOUT', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout'],
   ['UND_ERR_SOCKET', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
   ['ECONNRESET', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
