@@ -344,6 +344,30 @@ describe('inbound: peers the waypoint refuses', () => {
   });
 });
 
+describe('certificate rotation in the running process', () => {
+  it('serves a rotated certificate to new connections and keeps existing tunnels open', async () => {
+    const serial = () =>
+      new Promise<string>((resolve, reject) => {
+        const s = tlsConnect(
+          { host: '127.0.0.1', port: inbound.hbonePort, ca: readFileSync(sleep().ca), cert: readFileSync(sleep().cert), key: readFileSync(sleep().key), ALPNProtocols: ['h2'], servername: '', checkServerIdentity: () => undefined },
+          () => (resolve(s.getPeerX509Certificate()!.serialNumber), s.destroy()),
+        );
+        s.on('error', reject);
+      });
+    const before = await serial();
+    const session = nodeSession();
+    const t = await tunnel(session, '10.96.0.21:9000');
+    const rotated = inbound.logs.filter((l) => l.msg.startsWith('certificate rotated')).length;
+    makeCerts(certs.path, ['--identity', 'default/waypoint']);
+    await inbound.waitForLog(() => inbound.logs.filter((l) => l.msg.startsWith('certificate rotated')).length > rotated);
+    expect(await serial()).not.toBe(before);
+    t.write('still open');
+    const [echoed] = await once(t, 'data');
+    expect(String(echoed)).toBe('still open');
+    session.close();
+  });
+});
+
 describe('outbound: re-originating HBONE to an independent destination ztunnel (Python h2)', () => {
   it('CONNECTs to <endpoint ip>:<hbone port> with authority <endpoint ip>:<target port>, as the waypoint identity', async () => {
     const r = await send(`${outbound.base}/out?x=1`, { headers: { host: 'zt' } });

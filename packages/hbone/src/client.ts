@@ -31,6 +31,8 @@ export interface OpenOptions {
 interface PooledSession {
   session: ClientHttp2Session;
   streams: number;
+  /** Runs while no stream is open; closes the connection after HBONE.idleTimeoutMs. */
+  idle?: NodeJS.Timeout;
   /** Why the connection failed, if it did: pending streams report this rather than a bare cancel. */
   error?: Error;
 }
@@ -51,6 +53,7 @@ export class HboneClient {
   open(options: OpenOptions): Promise<ClientHttp2Stream> {
     const pooled = this.#session(options);
     pooled.streams++;
+    clearTimeout(pooled.idle);
     return new Promise((resolve, reject) => {
       let settled = false;
       const stream = pooled.session.request({ ':method': 'CONNECT', ':authority': options.authority, ...options.headers }, { endStream: false });
@@ -63,7 +66,11 @@ export class HboneClient {
         reject(err);
       };
       stream.once('close', () => {
-        pooled.streams--;
+        // PINGs keep the socket busy, so idleness is counted in open streams, not in traffic.
+        if (--pooled.streams === 0) {
+          pooled.idle = setTimeout(() => pooled.session.close(), HBONE.idleTimeoutMs);
+          pooled.idle.unref();
+        }
         fail(pooled.error ?? Object.assign(new Error(`HBONE stream to ${options.authority} closed before the CONNECT was answered`), { code: 'ECONNRESET' }));
       });
       // A stream cancelled because its connection failed carries the connection's error as its cause.
@@ -92,7 +99,7 @@ export class HboneClient {
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0 && this.#pools.get(key) === list) this.#pools.delete(key);
     };
-    pooled.session.once('close', drop);
+    pooled.session.once('close', () => (clearTimeout(pooled.idle), drop()));
     pooled.session.once('goaway', drop);
     return pooled;
   }
@@ -120,7 +127,6 @@ export class HboneClient {
         // closing already
       }
     });
-    session.setTimeout(HBONE.idleTimeoutMs, () => session.close());
     keepAlive(session, HBONE.pingIntervalMs, HBONE.pingTimeoutMs);
     return session;
   }
