@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
 # Starts the demo: two versions of an echo backend and the waypoint on examples/demo, in the foreground.
+# `bash scripts/demo.sh hbone` also terminates HBONE on 127.0.0.1:15008 with local demo certificates.
 # Ctrl-C stops everything.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$WAYPOINT_ROOT"
+
+mode=plain
+if [ "${1:-}" = hbone ] || [ "${1:-}" = plain ]; then mode="$1"; shift; fi
+hbone_flags=(--hbone-listen off)
+if [ "$mode" = hbone ]; then
+  certs="$WAYPOINT_ROOT/.tools/demo-certs"
+  [ -f "$certs/default/waypoint/cert-chain.pem" ] ||
+    bin/waypoint certs --out "$certs" --identity default/waypoint --identity default/sleep >/dev/null
+  hbone_flags=(--hbone-listen 127.0.0.1:15008 --cert "$certs/default/waypoint/cert-chain.pem"
+    --key "$certs/default/waypoint/key.pem" --ca "$certs/root-cert.pem")
+fi
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
@@ -33,6 +45,15 @@ Edit examples/demo/*.yaml while it runs: a valid edit takes effect within a seco
 an invalid one is logged and the previous config keeps serving.
 
 MSG
+if [ "$mode" = hbone ]; then
+  cat <<MSG
+HBONE on 127.0.0.1:15008 (identity spiffe://cluster.local/ns/default/sa/waypoint). As a client ztunnel would,
+tunnel to the echo Service's clusterIP with the sleep identity:
+
+  node examples/hbone-client.ts --certs $certs/default/sleep --to 10.96.0.10:80 --forwarded-for 10.1.2.3:4567 -H 'x-canary: true'
+
+MSG
+fi
 bin/waypoint run --config examples/demo --http-listen 127.0.0.1:8080=80 --access-log text \
-  --admin 127.0.0.1:15000 --stats 127.0.0.1:15020 --health 127.0.0.1:15021 --hbone-listen off --upstream plain "$@" & pids+=($!)
+  --admin 127.0.0.1:15000 --stats 127.0.0.1:15020 --health 127.0.0.1:15021 "${hbone_flags[@]}" --upstream plain "$@" & pids+=($!)
 wait "${pids[2]}"
