@@ -17,7 +17,7 @@ const CLIENT = join(ROOT, 'e2e', 'interop', 'hbone_client.py');
 const ZTUNNEL = join(ROOT, 'e2e', 'interop', 'fake_ztunnel.py');
 
 let certs: ConfigDir, otherCa: ConfigDir, dir: ConfigDir;
-let backend: Backend;
+let backend: Backend, fixed: Backend;
 let tcpEcho: Server;
 let inbound: WaypointProcess;
 let outbound: WaypointProcess;
@@ -114,6 +114,10 @@ beforeAll(async () => {
   makeCerts(otherCa.path, ['--identity', 'default/sleep']);
 
   backend = await startBackend('echo');
+  fixed = await startBackend('fixed', (_req, res) => {
+    res.writeHead(200, { 'content-length': '10', 'content-type': 'text/plain' });
+    res.end('fixed body');
+  });
   tcpEcho = createTcpServer((s) => s.pipe(s));
   await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', r));
   const tcpPort = (tcpEcho.address() as AddressInfo).port;
@@ -139,6 +143,18 @@ kind: EndpointSlice
 metadata: { name: echo-1, labels: { kubernetes.io/service-name: echo } }
 addressType: IPv4
 ports: [{ name: http, port: ${backend.port} }]
+endpoints: [{ addresses: [127.0.0.1] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: fixed }
+spec: { clusterIP: 10.96.0.22, ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: fixed-1, labels: { kubernetes.io/service-name: fixed } }
+addressType: IPv4
+ports: [{ name: http, port: ${fixed.port} }]
 endpoints: [{ addresses: [127.0.0.1] }]
 ---
 apiVersion: v1
@@ -216,6 +232,7 @@ afterAll(async () => {
   await outbound?.stop();
   ztunnel?.kill('SIGKILL');
   await backend?.close();
+  await fixed?.close();
   tcpEcho?.close();
   for (const d of [certs, otherCa, dir]) d?.remove();
 });
@@ -235,6 +252,11 @@ describe('inbound: an independent HTTP/2 client (Python h2) as the client ztunne
     void log;
     const line = JSON.parse(inbound.stdout.split('\n').find((l) => l.includes('"path":"/via-hbone"'))!);
     expect(line).toMatchObject({ response_code: 200, downstream_remote_address: '10.1.2.3:4444', downstream_local_address: '10.96.0.20:80', upstream_cluster: 'inbound-vip|80|http|echo.default.svc.cluster.local' });
+  });
+
+  it('keeps the status line intact when headers and body leave in one write (Node writev bug on HTTP/2 streams)', async () => {
+    const r = await python(clientArgs('10.96.0.22:80', ['--path', '/fixed']));
+    expect(r.out.streams[0].reply).toMatch(/^HTTP\/1\.1 200 OK\r\n(.|\r|\n)*\r\n\r\nfixed body$/);
   });
 
   it('answers 1,000 concurrent CONNECT streams on one connection', async () => {

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ConnectRequest } from '@waypoint/hbone';
 import type { AddressTarget } from '@waypoint/routing';
 import { createHttpServer, type HttpServerHooks } from './http-server.ts';
+import { tunnelSocket } from './tunnel-socket.ts';
 import type { Logger } from './logger.ts';
 import type { Proxy, RequestContext } from './proxy.ts';
 import type { SnapshotStore } from './snapshot.ts';
@@ -58,8 +59,8 @@ export class TunnelInbound {
   #serveHttp(stream: ServerHttp2Stream, protocol: 'http1' | 'h2c', context: RequestContext): void {
     const handler = (rq: Parameters<Proxy['handle']>[0], rs: Parameters<Proxy['handle']>[1]) => this.#deps.proxy.handle(rq, rs, context);
     if (protocol === 'http1') {
-      createHttpServer(handler, this.#deps.hooks).emit('connection', stream);
-      stream.resume(); // detection paused it; the HTTP parser listens for 'data' but does not resume
+      createHttpServer(handler, this.#deps.hooks).emit('connection', tunnelSocket(stream));
+      stream.resume(); // detection paused it
       return;
     }
     const server = createH2cServer({ settings: { maxHeaderListSize: 60 * 1024 } }, handler as never);

@@ -1,0 +1,346 @@
+/**
+ * The benchmark: one 1 KB backend (nginx) and, on loopback, the same load sent direct, through the
+ * waypoint (plain HTTP, and HBONE in and out), and through nginx and HAProxy as equivalent proxies.
+ *   node bench/run.ts [--runs 3] [--seconds 10] [--only waypoint,haproxy] [--profile]
+ * Writes bench/results/<date>.{md,json,svg}. See bench/README.md.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { svgChart } from './chart.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const WAYPOINT = join(ROOT, 'bin', 'waypoint');
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results') },
+  },
+});
+const RUNS = Number(values.runs);
+const SECONDS = Number(values.seconds);
+const work = mkdtempSync(join(tmpdir(), 'waypoint-bench-'));
+const BODY = 'x'.repeat(1024);
+const CLK_TCK = 100;
+
+// ---------------------------------------------------------------- processes
+
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+process.on('SIGINT', () => process.exit(130));
+
+function start(name: string, cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
+  child.once('exit', (code, signal) => {
+    if (!stopping.has(child)) console.error(`${name} exited (${code ?? signal}): ${err}`);
+  });
+  children.push(child);
+  return child;
+}
+const stopping = new Set<ChildProcess>();
+async function stop(c: ChildProcess): Promise<void> {
+  stopping.add(c);
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  c.kill('SIGTERM');
+  await Promise.race([new Promise((r) => c.once('exit', r)), new Promise((r) => setTimeout(r, 3000))]);
+  c.kill('SIGKILL');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitHttp(url: string, host = 'bench'): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Host: ${host}`, url], { encoding: 'utf8' });
+    if (r.stdout === '200') return;
+    await sleep(100);
+  }
+  throw new Error(`${url} never answered 200`);
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? NaN);
+}
+
+// ---------------------------------------------------------------- configs
+
+const certs = join(work, 'certs');
+spawnSync(WAYPOINT, ['certs', '--out', certs, '--identity', 'default/waypoint', '--identity', 'default/ztunnel'], { stdio: 'ignore' });
+const tlsFlags = (sa: string) => ['--cert', join(certs, 'default', sa, 'cert-chain.pem'), '--key', join(certs, 'default', sa, 'key.pem'), '--ca', join(certs, 'root-cert.pem')];
+
+const service = (clusterIP: string, endpoint: string, port: number) => `
+apiVersion: v1
+kind: Service
+metadata: { name: bench }
+spec: { clusterIP: ${clusterIP}, ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: bench-1, labels: { kubernetes.io/service-name: bench } }
+addressType: IPv4
+ports: [{ name: http, port: ${port} }]
+endpoints: [{ addresses: [${endpoint}] }]
+`;
+const writeConfig = (name: string, text: string) => {
+  const p = join(work, name);
+  writeFileSync(p, text);
+  return p;
+};
+const plainCfg = writeConfig('plain.yaml', service('10.96.0.2', '127.0.0.1', 18080));
+// HBONE chain: client ztunnel stand-in → waypoint (clusterIP 127.0.0.2) → destination ztunnel stand-in (pod 127.0.0.3) → nginx
+const clientZtCfg = writeConfig('client-zt.yaml', service('10.96.0.9', '127.0.0.2', 80));
+const hboneCfg = writeConfig('hbone.yaml', service('127.0.0.2', '127.0.0.3', 8080));
+const destZtCfg = writeConfig('dest-zt.yaml', `apiVersion: v1\nkind: Pod\nmetadata: { name: dest }\nspec: {}\nstatus: { podIP: 127.0.0.3 }\n`);
+
+writeFileSync(
+  join(work, 'backend.conf'),
+  `worker_processes 1; master_process off; daemon off; error_log stderr error; pid ${work}/backend.pid;
+events { worker_connections 8192; }
+http { access_log off; keepalive_requests 10000000; keepalive_timeout 300s; default_type text/plain;
+  server { listen 127.0.0.1:18080; listen 127.0.0.3:8080; location / { return 200 '${BODY}'; } } }
+`,
+);
+writeFileSync(
+  join(work, 'nginx-proxy.conf'),
+  `worker_processes 1; master_process off; daemon off; error_log stderr error; pid ${work}/proxy.pid;
+events { worker_connections 8192; }
+http { access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
+  upstream backend { server 127.0.0.1:18080; keepalive 256; }
+  server { listen 127.0.0.1:18082; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+`,
+);
+writeFileSync(
+  join(work, 'haproxy.cfg'),
+  `global
+  nbthread 1
+  maxconn 20000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:18083
+  default_backend be
+backend be
+  server s1 127.0.0.1:18080
+`,
+);
+
+interface Target {
+  name: string;
+  url: string;
+  /** The process whose CPU and memory are measured (none for direct). */
+  start?: () => Promise<{ measured: ChildProcess; helpers: ChildProcess[] }>;
+}
+
+const wp = (args: string[], env: Record<string, string> = {}) =>
+  start('waypoint', WAYPOINT, ['run', '--admin', 'off', '--health', 'off', '--access-log', 'off', '--log-level', 'warn', ...args], env);
+const profileEnv = (name: string): Record<string, string> =>
+  values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(work, 'profiles', name)}` } : {};
+
+const targets: Target[] = [
+  { name: 'direct', url: 'http://127.0.0.1:18080/1k' },
+  {
+    name: 'waypoint',
+    url: 'http://127.0.0.1:18081/1k',
+    start: async () => {
+      const measured = wp(['--config', plainCfg, '--http-listen', '127.0.0.1:18081', '--hbone-listen', 'off', '--upstream', 'plain', '--stats', '127.0.0.1:18091'], profileEnv('waypoint'));
+      await waitHttp('http://127.0.0.1:18081/1k');
+      return { measured, helpers: [] };
+    },
+  },
+  {
+    name: 'waypoint-hbone',
+    url: 'http://127.0.0.4:18084/1k',
+    start: async () => {
+      const dest = wp(['--config', destZtCfg, '--hbone-listen', '127.0.0.3:15008', '--upstream', 'plain', '--stats', 'off', ...tlsFlags('ztunnel')]);
+      const measured = wp(['--config', hboneCfg, '--hbone-listen', '127.0.0.2:15008', '--upstream', 'hbone', '--stats', '127.0.0.1:18092', ...tlsFlags('waypoint')], profileEnv('waypoint-hbone'));
+      const client = wp(['--config', clientZtCfg, '--hbone-listen', 'off', '--http-listen', '127.0.0.4:18084', '--upstream', 'hbone', '--stats', 'off', ...tlsFlags('ztunnel')]);
+      await waitHttp('http://127.0.0.4:18084/1k');
+      return { measured, helpers: [dest, client] };
+    },
+  },
+  {
+    name: 'nginx',
+    url: 'http://127.0.0.1:18082/1k',
+    start: async () => {
+      const measured = start('nginx', 'nginx', ['-c', join(work, 'nginx-proxy.conf'), '-p', work]);
+      await waitHttp('http://127.0.0.1:18082/1k');
+      return { measured, helpers: [] };
+    },
+  },
+  {
+    name: 'haproxy',
+    url: 'http://127.0.0.1:18083/1k',
+    start: async () => {
+      const measured = start('haproxy', 'haproxy', ['-f', join(work, 'haproxy.cfg'), '-db']);
+      await waitHttp('http://127.0.0.1:18083/1k');
+      return { measured, helpers: [] };
+    },
+  },
+].filter((t) => !values.only || t.name === 'direct' || values.only.split(',').includes(t.name));
+
+// ---------------------------------------------------------------- load
+
+interface Fixed {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  ok: number;
+  sent: number;
+  errors: number;
+  vcpuPer1k: number;
+  rssMb: number;
+}
+interface Result {
+  target: string;
+  run: number;
+  idleRssMb: number;
+  even: Fixed;
+  burst: Fixed;
+  maxRps: number;
+  maxVcpu: number;
+  peakRssMb: number;
+}
+
+
+async function fixedRate(url: string, mode: 'even' | 'burst', measured: ChildProcess | undefined): Promise<Fixed> {
+  const u = new URL(url);
+  const pid = measured?.pid;
+  const cpu0 = pid ? cpuSeconds(pid) : 0;
+  const t0 = performance.now();
+  const rss: number[] = [];
+  const sampler = setInterval(() => pid && rss.push(memKb(pid, 'VmRSS')), 250);
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'loadgen.ts'), '--target', u.host, '--path', u.pathname, '--mode', mode, '--duration', String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await new Promise((r) => child.once('exit', r));
+  clearInterval(sampler);
+  const wall = (performance.now() - t0) / 1000;
+  const r = JSON.parse(out.trim().split('\n').pop()!);
+  const rate = r.ok / SECONDS;
+  const vcpu = pid ? (cpuSeconds(pid) - cpu0) / wall : NaN;
+  return { ...r, vcpuPer1k: vcpu / (rate / 1000), rssMb: rss.length ? median(rss) / 1024 : NaN };
+}
+
+function wrk(url: string, measured: ChildProcess | undefined): { rps: number; vcpu: number } {
+  const pid = measured?.pid;
+  const cpu0 = pid ? cpuSeconds(pid) : 0;
+  const t0 = performance.now();
+  const r = spawnSync('wrk', ['-t1', '-c64', `-d${SECONDS}s`, '-H', 'Host: bench', url], { encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
+  return { rps, vcpu: pid ? (cpuSeconds(pid) - cpu0) / wall : NaN };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// ---------------------------------------------------------------- run
+
+const backend = start('backend nginx', 'nginx', ['-c', join(work, 'backend.conf'), '-p', work]);
+await waitHttp('http://127.0.0.1:18080/1k');
+const results: Result[] = [];
+for (let run = 1; run <= RUNS; run++) {
+  for (const t of targets) {
+    const started = t.start ? await t.start() : undefined;
+    const measured = started?.measured;
+    await sleep(500);
+    const idleRssMb = measured?.pid ? memKb(measured.pid, 'VmRSS') / 1024 : NaN;
+    wrk(t.url, measured); // warm-up: JIT, pools
+    const even = await fixedRate(t.url, 'even', measured);
+    const burst = await fixedRate(t.url, 'burst', measured);
+    const max = wrk(t.url, measured);
+    const peakRssMb = measured?.pid ? memKb(measured.pid, 'VmHWM') / 1024 : NaN;
+    results.push({ target: t.name, run, idleRssMb, even, burst, maxRps: max.rps, maxVcpu: max.vcpu, peakRssMb });
+    console.error(
+      `run ${run} ${t.name}: max ${max.rps.toFixed(0)} rps; 1000 rps even p50/p90/p99 ${even.p50}/${even.p90}/${even.p99} ms, ` +
+        `${even.vcpuPer1k.toFixed(3)} vCPU/1k, RSS ${even.rssMb.toFixed(1)} MB; burst p90/p99 ${burst.p90}/${burst.p99} ms; peak RSS ${peakRssMb.toFixed(1)} MB`,
+    );
+    if (started) for (const c of [started.measured, ...started.helpers]) await stop(c);
+  }
+}
+await stop(backend);
+
+// ---------------------------------------------------------------- report
+
+const names = targets.map((t) => t.name);
+const med = (name: string, f: (r: Result) => number) => median(results.filter((r) => r.target === name).map(f));
+const summary = names.map((name) => ({
+  name,
+  maxRps: med(name, (r) => r.maxRps),
+  evenP50: med(name, (r) => r.even.p50),
+  evenP90: med(name, (r) => r.even.p90),
+  evenP99: med(name, (r) => r.even.p99),
+  burstP90: med(name, (r) => r.burst.p90),
+  burstP99: med(name, (r) => r.burst.p99),
+  vcpuPer1k: med(name, (r) => r.even.vcpuPer1k),
+  idleRssMb: med(name, (r) => r.idleRssMb),
+  rssMb: med(name, (r) => r.even.rssMb),
+  peakRssMb: med(name, (r) => r.peakRssMb),
+}));
+const direct = summary.find((s) => s.name === 'direct')!;
+const haproxy = summary.find((s) => s.name === 'haproxy');
+const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+const date = new Date().toISOString().slice(0, 10);
+const versions = {
+  node: process.version,
+  nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(),
+  haproxy: spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0],
+  wrk: spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0],
+  cpu: readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s+: (.*)/)?.[1],
+  cores: readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length,
+};
+const lines = [
+  `# Benchmark ${date}`,
+  '',
+  `Medians of ${RUNS} runs, ${SECONDS} s per measurement, loopback, 1 KB responses, HTTP/1.1, one worker each.`,
+  `Command: \`node bench/run.ts --runs ${RUNS} --seconds ${SECONDS}${values.only ? ` --only ${values.only}` : ''}\``,
+  '',
+  `Machine: ${versions.cores} cores, ${versions.cpu}. ${versions.node}; ${versions.nginx}; ${versions.haproxy}; ${versions.wrk}.`,
+  '',
+  '| proxy | max rps (wrk, 64 conns) | vs HAProxy | p50 / p90 / p99 at 1000 rps even (ms) | added p90 vs direct (ms) | burst p90 / p99 (ms) | vCPU per 1000 rps | RSS idle / at 1000 rps / peak (MB) |',
+  '|---|---|---|---|---|---|---|---|',
+  ...summary.map(
+    (s) =>
+      `| ${s.name} | ${fmt(s.maxRps, 0)} | ${haproxy && s.name !== 'direct' ? `${fmt((100 * s.maxRps) / haproxy.maxRps, 0)}%` : '–'} | ${fmt(s.evenP50, 3)} / ${fmt(s.evenP90, 3)} / ${fmt(s.evenP99, 3)} | ${s.name === 'direct' ? '–' : fmt(s.evenP90 - direct.evenP90, 3)} | ${fmt(s.burstP90, 3)} / ${fmt(s.burstP99, 3)} | ${fmt(s.vcpuPer1k, 3)} | ${fmt(s.idleRssMb, 1)} / ${fmt(s.rssMb, 1)} / ${fmt(s.peakRssMb, 1)} |`,
+  ),
+  '',
+  'How each figure is taken: max rps from `wrk -t1 -c64`; latency from `bench/loadgen.ts` at 1000 requests/s over 64 keep-alive connections, "even" = one request per millisecond round-robin over the connections, "burst" = all 64 connections at once every 64 ms; vCPU = (utime+stime of the proxy process from /proc) / wall time during the even run, divided by thousands of requests per second; RSS sampled from /proc every 250 ms during the even run; peak = VmHWM.',
+  'waypoint-hbone measures the waypoint that terminates HBONE and re-originates it; the client and destination ztunnels are two more waypoint processes (HBONE originate / terminate) on the same two cores, not counted in its CPU.',
+  '',
+];
+mkdirSync(values.out, { recursive: true });
+writeFileSync(join(values.out, `${date}.md`), lines.join('\n'));
+writeFileSync(join(values.out, `${date}.json`), JSON.stringify({ date, versions, runs: RUNS, seconds: SECONDS, summary, results }, null, 2));
+writeFileSync(join(values.out, `${date}.svg`), svgChart(summary, direct.evenP90));
+if (values.profile) {
+  for (const name of ['waypoint', 'waypoint-hbone']) {
+    const dir = join(work, 'profiles', name);
+    try {
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) writeFileSync(join(values.out, `${date}-${name}.cpuprofile`), readFileSync(join(dir, file)));
+    } catch {
+      // no profile for a target that was not run
+    }
+  }
+}
+console.log(lines.join('\n'));
