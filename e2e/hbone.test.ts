@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect as h2connect, type ClientHttp2Stream } from 'node:http2';
+import { connect as h2connect, createServer as createH2cServer, type ClientHttp2Stream, type Http2Server } from 'node:http2';
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -18,6 +18,7 @@ const ZTUNNEL = join(ROOT, 'e2e', 'interop', 'fake_ztunnel.py');
 
 let certs: ConfigDir, otherCa: ConfigDir, dir: ConfigDir;
 let backend: Backend, fixed: Backend;
+let greeter: Http2Server;
 let tcpEcho: Server;
 let inbound: WaypointProcess;
 let outbound: WaypointProcess;
@@ -114,6 +115,12 @@ beforeAll(async () => {
   makeCerts(otherCa.path, ['--identity', 'default/sleep']);
 
   backend = await startBackend('echo');
+  greeter = createH2cServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/grpc' });
+    res.addTrailers({ 'grpc-status': '0' });
+    res.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+  await new Promise<void>((r) => greeter.listen(0, '127.0.0.1', r));
   fixed = await startBackend('fixed', (_req, res) => {
     res.writeHead(200, { 'content-length': '10', 'content-type': 'text/plain' });
     res.end('fixed body');
@@ -143,6 +150,18 @@ kind: EndpointSlice
 metadata: { name: echo-1, labels: { kubernetes.io/service-name: echo } }
 addressType: IPv4
 ports: [{ name: http, port: ${backend.port} }]
+endpoints: [{ addresses: [127.0.0.1] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: greeter }
+spec: { clusterIP: 10.96.0.23, ports: [{ name: grpc, port: 80, appProtocol: grpc }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: greeter-1, labels: { kubernetes.io/service-name: greeter } }
+addressType: IPv4
+ports: [{ name: grpc, port: ${(greeter.address() as AddressInfo).port} }]
 endpoints: [{ addresses: [127.0.0.1] }]
 ---
 apiVersion: v1
@@ -233,6 +252,7 @@ afterAll(async () => {
   ztunnel?.kill('SIGKILL');
   await backend?.close();
   await fixed?.close();
+  greeter?.close();
   tcpEcho?.close();
   for (const d of [certs, otherCa, dir]) d?.remove();
 });
@@ -294,6 +314,24 @@ describe('inbound: what the tunnel carries', () => {
       expect(headers[':status']).toBe(200);
       expect(headers.server).toBe('istio-envoy');
       expect(JSON.parse(body)).toMatchObject({ backend: 'echo', url: '/h2c' });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('carries gRPC over h2c in a tunnel to an h2c backend, trailers included', async () => {
+    const session = nodeSession();
+    try {
+      const t = await tunnel(session, '10.96.0.23:80');
+      const inner = h2connect('http://greeter.default', { createConnection: () => t as never });
+      const req = inner.request({ ':method': 'POST', ':path': '/helloworld.Greeter/SayHello', 'content-type': 'application/grpc', te: 'trailers' });
+      req.end(Buffer.from([0, 0, 0, 0, 0]));
+      const [headers] = await once(req, 'response');
+      const trailers = new Promise<Record<string, unknown>>((r) => req.once('trailers', r));
+      req.resume();
+      expect(headers[':status']).toBe(200);
+      expect(await trailers).toMatchObject({ 'grpc-status': '0' });
+      inner.close();
     } finally {
       session.close();
     }

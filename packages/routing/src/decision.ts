@@ -22,6 +22,8 @@ export interface ServiceTarget {
   /** Istio's cluster name, for logs: `inbound-vip|<port>|http|<hostname>`. */
   clusterName: string;
   endpoints: RoundRobin<EndpointIR>;
+  /** Speak HTTP/2 with prior knowledge (h2c) to the endpoints: the port's appProtocol or name says http2, grpc or h2c. */
+  http2: boolean;
 }
 
 export interface Forward {

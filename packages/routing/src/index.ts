@@ -3,5 +3,5 @@ export * from './decision.ts';
 export { CompiledMatch } from './match.ts';
 export { compareMatches, compareRoutes } from './precedence.ts';
 export { QueryView, headerValue, type RouteRequest } from './request.ts';
-export { Router, parseHost, type AddressTarget, type RouterOptions } from './router.ts';
+export { Router, parseHost, wantsHttp2, type AddressTarget, type RouterOptions } from './router.ts';
 export { RouteTable } from './table.ts';

@@ -84,6 +84,7 @@ export class Router {
           port,
           clusterName: `inbound-vip|${port.port}|http|${svc.hostname}`,
           endpoints: new RoundRobin(port.endpoints, (e) => e.ready),
+          http2: wantsHttp2(port.appProtocol ?? port.name),
         });
       }
     }
@@ -199,6 +200,13 @@ export class Router {
     if (svc) return this.routeMesh(svc, port ?? 80, req);
     return this.routeGateway(gatewayPort, name, req);
   }
+}
+
+/** Service port protocols that mean "speak HTTP/2 to the backend", as Istio reads appProtocol and port names. */
+export function wantsHttp2(appProtocolOrName: string | undefined): boolean {
+  if (!appProtocolOrName) return false;
+  const p = appProtocolOrName.toLowerCase();
+  return p === 'kubernetes.io/h2c' || p === 'http2' || p === 'grpc' || p === 'grpc-web' || p.startsWith('http2-') || p.startsWith('grpc-');
 }
 
 function hostAliases(svc: ServiceIR, localNamespace: string): string[] {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { RouteDecision, RouteRequest } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
@@ -7,7 +8,8 @@ import { classifyUpstreamError, upstreamFailureBody } from './response-flags.ts'
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
 import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
-import { upstreamEndpoint } from './upstream.ts';
+import { upstreamEndpoint, type UpstreamEndpoint } from './upstream.ts';
+import type { H2Upstreams } from './upstream-h2.ts';
 
 export const SERVER_HEADER = 'istio-envoy';
 
@@ -35,6 +37,7 @@ export interface ProxyDeps {
   pools: UpstreamPools;
   stats: Stats;
   accessLog: AccessLog | undefined;
+  h2: H2Upstreams;
   /** True once draining: responses then carry `connection: close`. */
   draining: () => boolean;
   /** The trust domain of upstream identities (HBONE), from the waypoint's own certificate. */
@@ -49,6 +52,8 @@ interface Exchange {
   log: AccessLogEntry;
   upstreamStart: number;
   controller: Dispatcher.DispatchController | undefined;
+  /** Cancels an HTTP/2 upstream stream when the client goes away. */
+  cancel?: () => void;
   paused: boolean;
   done: boolean;
 }
@@ -144,8 +149,10 @@ export class Proxy {
     if (host !== req.headers.host && host) headers.push('host', host);
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     ex.upstreamStart = performance.now();
+    const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
+    if (decision.kind === 'forward' && decision.target.http2) return this.#forwardH2(ex, upstream, target, host, headers, hasBody);
     try {
-      this.#deps.pools.get(upstreamEndpoint(endpoint, this.#deps.trustDomain)).dispatch(
+      this.#deps.pools.get(upstream).dispatch(
         { path: target, method: routeReq.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null, blocking: false },
         this.#upstreamHandler(ex),
       );
@@ -166,15 +173,7 @@ export class Proxy {
       },
       onResponseStart: (controller, statusCode, headers) => {
         if (ex.done) return;
-        const serviceTime = Math.round(performance.now() - ex.upstreamStart);
-        log.upstreamServiceTimeMs = serviceTime;
-        log.responseCode = statusCode;
-        log.responseCodeDetails = 'via_upstream';
-        const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
-        const h2 = ex.req.httpVersionMajor === 2;
-        if (this.#deps.draining() && !h2) extra.push('connection', 'close');
-        const out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
-        res.writeHead(statusCode, h2 ? headerObject(out) : out);
+        this.#responseStart(ex, statusCode, headers);
         res.on('drain', () => {
           if (ex.paused) {
             ex.paused = false;
@@ -195,6 +194,73 @@ export class Proxy {
       },
       onResponseError: (_controller, err) => this.#upstreamFailed(ex, err),
     };
+  }
+
+  #responseStart(ex: Exchange, statusCode: number, headers: Readonly<Record<string, string | string[] | undefined>>): void {
+    const { res, log } = ex;
+    const serviceTime = Math.round(performance.now() - ex.upstreamStart);
+    log.upstreamServiceTimeMs = serviceTime;
+    log.responseCode = statusCode;
+    log.responseCodeDetails = 'via_upstream';
+    const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
+    const h2 = ex.req.httpVersionMajor === 2;
+    if (this.#deps.draining() && !h2) extra.push('connection', 'close');
+    const out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
+    res.writeHead(statusCode, h2 ? headerObject(out) : out);
+  }
+
+  /** HTTP/2 (h2c) to the endpoint, trailers included (gRPC), on a session shared by all its requests. */
+  #forwardH2(ex: Exchange, upstream: UpstreamEndpoint, path: string, host: string | undefined, flat: string[], hasBody: boolean): void {
+    const { req, res, log } = ex;
+    const headers: OutgoingHttpHeaders = { ':method': req.method ?? 'GET', ':path': path, ':scheme': 'http', ':authority': host ?? endpointKey(upstream.address, upstream.port) };
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i]!.toLowerCase();
+      if (name === 'host') continue;
+      const prev = headers[name];
+      headers[name] = prev === undefined ? flat[i + 1]! : Array.isArray(prev) ? [...prev, flat[i + 1]!] : [String(prev), flat[i + 1]!];
+    }
+    this.#deps.h2.session(upstream).then(
+      (session) => {
+        if (ex.done) return;
+        let stream: ClientHttp2Stream;
+        try {
+          stream = session.request(headers, { endStream: !hasBody });
+        } catch (e) {
+          return this.#upstreamFailed(ex, e as Error);
+        }
+        ex.cancel = () => stream.close(http2constants.NGHTTP2_CANCEL);
+        if (hasBody) {
+          req.on('data', (chunk: Buffer) => (log.bytesReceived += chunk.length));
+          req.pipe(stream);
+        }
+        stream.on('response', (h) => {
+          if (ex.done) return;
+          const out: Record<string, string | string[] | undefined> = {};
+          for (const k in h) if (k.charCodeAt(0) !== 58) out[k] = h[k];
+          this.#responseStart(ex, Number(h[':status']), out);
+        });
+        stream.on('data', (chunk: Buffer) => {
+          if (ex.done) return;
+          log.bytesSent += chunk.length;
+          if (!res.write(chunk)) {
+            stream.pause();
+            res.once('drain', () => stream.resume());
+          }
+        });
+        stream.on('trailers', (t) => {
+          const out: Record<string, string> = {};
+          for (const k in t) if (k.charCodeAt(0) !== 58 && t[k] !== undefined) out[k] = String(t[k]);
+          if (!ex.done) res.addTrailers(out);
+        });
+        stream.on('end', () => !ex.done && res.headersSent && res.end());
+        stream.on('error', (err) => this.#upstreamFailed(ex, err));
+        stream.on('close', () => {
+          if (!res.headersSent && !ex.done) this.#upstreamFailed(ex, Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: 'ECONNRESET' }));
+          else if (!res.writableEnded && !ex.done) res.end();
+        });
+      },
+      (err: Error) => this.#upstreamFailed(ex, err),
+    );
   }
 
   #upstreamFailed(ex: Exchange, err: Error): void {
@@ -234,6 +300,7 @@ export class Proxy {
       // The client went away before the response was complete.
       if (log.responseFlags === '-') log.responseFlags = 'DC';
       ex.controller?.abort(new Error('downstream connection closed'));
+      ex.cancel?.();
       if (!res.headersSent) log.responseCode = 0;
     }
     const cls = Math.floor(log.responseCode / 100);

@@ -14,6 +14,7 @@ import { SnapshotStore } from './snapshot.ts';
 import { Stats } from './stats.ts';
 import { createHttpServer } from './http-server.ts';
 import { TunnelInbound } from './tunnel-inbound.ts';
+import { H2Upstreams } from './upstream-h2.ts';
 import { hboneTransport, plainTransport, upstreamEndpoint } from './upstream.ts';
 import { poolKey, UpstreamPools } from './upstream-pools.ts';
 import { VERSION } from './version.ts';
@@ -46,6 +47,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
   const transport = hboneClient ? hboneTransport(hboneClient, options.hbonePort) : plainTransport(10_000);
   const trustDomain = credentials?.current.identity.trustDomain;
   const pools = new UpstreamPools({ connectTimeoutMs: 10_000, transport });
+  const h2 = new H2Upstreams(transport);
   const accessLog = options.accessLog === 'off' ? undefined : new AccessLog(options.accessLog, (chunk) => process.stdout.write(chunk));
   const startedAt = new Date();
   let draining = false;
@@ -69,6 +71,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     pools,
     stats,
     accessLog,
+    h2,
     draining: () => draining,
     trustDomain,
     onError: (err, context) => log.error({ err, context }, `internal error in ${context}: ${err.message}`),
@@ -135,6 +138,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     for (const s of plainServers) s.closeAllConnections();
     accessLog?.flush();
     await pools.close();
+    h2.close();
     hboneClient?.close();
     credentials?.close();
     for (const s of adminServers) s.closeAllConnections(), s.close();
