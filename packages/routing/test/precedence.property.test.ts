@@ -1,14 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareMatches, type RouteDecision } from '../src/index.ts';
-import { httpRoute, request, router, svc } from './helpers.ts';
+import { compareMatches } from '../src/index.ts';
+import { httpRoute, request, router, svc, where } from './helpers.ts';
 import type { HttpMatchIR } from '@waypoint/config';
 
 const segment = fc.constantFrom('a', 'b', 'c', 'api', 'v1');
 const path = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join('/')}`);
 const targets = ['t0', 't1', 't2', 't3', 't4', 't5'];
 const services = targets.map((t, i) => svc(t, [`10.1.0.${i + 1}`], 'default', `10.96.1.${i + 1}`));
-const name = (d: RouteDecision) => (d.kind === 'forward' ? d.target.service.name : d.kind === 'direct' ? `direct:${d.endpoint.address}` : `status:${d.status}`);
 
 /** The Gateway API reading of PathPrefix: element-wise. */
 const prefixMatches = (prefix: string, p: string) => p === prefix || p.startsWith(`${prefix}/`);
@@ -20,7 +19,7 @@ describe('precedence invariants', () => {
         const rules = prefixes.map((p, i) => `{ matches: [{ path: { type: PathPrefix, value: "${p}" } }], backendRefs: [{ name: t${i}, port: 80 }] }`);
         if (exact) rules.push(`{ matches: [{ path: { type: Exact, value: "${exact}" } }], backendRefs: [{ name: t5, port: 80 }] }`);
         const r = router(...services, httpRoute('r', `{ parentRefs: [{ group: "", kind: Service, name: t0 }], rules: [${rules.join(',')}] }`));
-        const got = name(r.routePlain(80, 't0', request(probe)));
+        const got = where(r.routePlain(80, 't0', request(probe)));
         let expected = 'status:404';
         if (exact === probe) expected = 't5';
         else {
