@@ -125,7 +125,7 @@ writeFileSync(
   join(work, 'haproxy.cfg'),
   `global
   nbthread 1
-  maxconn 20000
+  maxconn 4096
 defaults
   mode http
   timeout connect 5s
