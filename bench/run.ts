@@ -20,6 +20,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    /** NAME=NODE_OPTIONS: one more plain-mode waypoint target run with those Node/V8 options, for A/B. */
+    variant: { type: 'string', multiple: true },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
   },
 });
@@ -163,6 +165,20 @@ const targets: Target[] = [
       return { measured, helpers: [] };
     },
   },
+  ...(values.variant ?? []).map((v, i) => {
+    const eq = v.indexOf('=');
+    const name = `waypoint[${v.slice(0, eq)}]`;
+    const port = 18095 + i;
+    return {
+      name,
+      url: `http://127.0.0.1:${port}/1k`,
+      start: async () => {
+        const measured = wp(['--config', plainCfg, '--http-listen', `127.0.0.1:${port}`, '--hbone-listen', 'off', '--upstream', 'plain', '--stats', `127.0.0.1:${port + 10}`], { NODE_OPTIONS: v.slice(eq + 1) });
+        await waitHttp(`http://127.0.0.1:${port}/1k`);
+        return { measured, helpers: [] };
+      },
+    };
+  }),
   {
     name: 'waypoint-hbone',
     url: 'http://127.0.0.4:18084/1k',
@@ -192,7 +208,7 @@ const targets: Target[] = [
       return { measured, helpers: [] };
     },
   },
-].filter((t) => !values.only || t.name === 'direct' || values.only.split(',').includes(t.name));
+].filter((t) => !values.only || t.name === 'direct' || t.name.startsWith('waypoint[') || values.only.split(',').includes(t.name));
 
 // ---------------------------------------------------------------- load
 
@@ -313,7 +329,7 @@ const lines = [
   `# Benchmark ${date}`,
   '',
   `Medians of ${RUNS} runs, ${SECONDS} s per measurement, loopback, 1 KB responses, HTTP/1.1, one worker each.`,
-  `Command: \`node bench/run.ts --runs ${RUNS} --seconds ${SECONDS}${values.only ? ` --only ${values.only}` : ''}\``,
+  `Command: \`node bench/run.ts --runs ${RUNS} --seconds ${SECONDS}${values.only ? ` --only ${values.only}` : ''}${(values.variant ?? []).map((v) => ` --variant '${v}'`).join('')}\``,
   '',
   `Machine: ${versions.cores} cores, ${versions.cpu}. ${versions.node}; ${versions.nginx}; ${versions.haproxy}; ${versions.wrk}.`,
   '',
