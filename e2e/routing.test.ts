@@ -14,6 +14,24 @@ beforeAll(async () => {
       serviceYaml('web', [{ port: all.port }], '10.96.0.10'),
       serviceYaml('web-v1', [{ port: v1.port }]),
       serviceYaml('web-v2', [{ port: v2.port }]),
+      serviceYaml('filtered', [{ port: all.port }]),
+      meshRoute(
+        'filtered',
+        'filtered',
+        `
+    - matches: [{ path: { type: PathPrefix, value: /redirect } }]
+      filters: [{ type: RequestRedirect, requestRedirect: { scheme: https, statusCode: 301 } }]
+    - matches: [{ path: { type: PathPrefix, value: /old } }]
+      filters: [{ type: URLRewrite, urlRewrite: { hostname: rewritten.example, path: { type: ReplacePrefixMatch, replacePrefixMatch: /new } } }]
+      backendRefs: [{ name: filtered, port: 80 }]
+    - filters:
+        - type: RequestHeaderModifier
+          requestHeaderModifier: { set: [{ name: x-env, value: prod }], add: [{ name: x-added, value: "yes" }], remove: [x-secret] }
+        - type: ResponseHeaderModifier
+          responseHeaderModifier: { add: [{ name: x-resp, value: "1" }], remove: [x-backend] }
+      backendRefs: [{ name: filtered, port: 80 }]
+`,
+      ),
       meshRoute(
         'web',
         'web',
@@ -101,6 +119,27 @@ describe('mesh routing through the process', () => {
     const r = await send(`${wp.base}/missing`, { headers: { host: 'web' } });
     expect(r.status).toBe(500);
     expect(r.headers.server).toBe('istio-envoy');
+  });
+});
+
+describe('HTTPRoute filters through the process', () => {
+  it('RequestRedirect answers 301 with the Location built from the request', async () => {
+    const r = await send(`${wp.base}/redirect/here?q=1`, { headers: { host: 'filtered:80' } });
+    expect([r.status, r.headers.location, r.body]).toEqual([301, 'https://filtered/redirect/here?q=1', '']);
+  });
+
+  it('URLRewrite replaces the matched prefix and the host, and keeps the original path in x-envoy-original-path', async () => {
+    const seen = json(await send(`${wp.base}/old/page?x=1`, { headers: { host: 'filtered' } }));
+    expect(seen.url).toBe('/new/page?x=1');
+    expect(seen.headers.host).toBe('rewritten.example');
+    expect(seen.headers['x-envoy-original-path']).toBe('/old/page');
+  });
+
+  it('RequestHeaderModifier and ResponseHeaderModifier change what the backend and the client see', async () => {
+    const r = await send(`${wp.base}/`, { headers: { host: 'filtered', 'x-env': 'dev', 'x-secret': 's' } });
+    const seen = json(r);
+    expect([seen.headers['x-env'], seen.headers['x-added'], seen.headers['x-secret']]).toEqual(['prod', 'yes', undefined]);
+    expect([r.headers['x-resp'], r.headers['x-backend']]).toEqual(['1', undefined]);
   });
 });
 

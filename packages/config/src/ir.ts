@@ -80,9 +80,40 @@ export type BackendIR =
   | { kind: 'service'; service: string; port: number; weight: number }
   | { kind: 'invalid'; reason: string; weight: number };
 
+/** Header names are lower case; `set` replaces, `add` appends, `remove` drops. */
+export interface HeaderModifierIR {
+  set: { name: string; value: string }[];
+  add: { name: string; value: string }[];
+  remove: string[];
+}
+
+export type PathModifierIR = { type: 'ReplaceFullPath'; value: string } | { type: 'ReplacePrefixMatch'; value: string };
+
+export interface RedirectIR {
+  scheme?: 'http' | 'https';
+  hostname?: string;
+  path?: PathModifierIR;
+  port?: number;
+  statusCode: 301 | 302 | 303 | 307 | 308;
+}
+
+export interface RewriteIR {
+  hostname?: string;
+  path?: PathModifierIR;
+}
+
+/** The Gateway API filters of a rule that this project applies. */
+export interface HttpFiltersIR {
+  requestHeaders?: HeaderModifierIR;
+  responseHeaders?: HeaderModifierIR;
+  redirect?: RedirectIR;
+  rewrite?: RewriteIR;
+}
+
 export interface HttpRuleIR {
   name?: string;
   matches: HttpMatchIR[];
+  filters: HttpFiltersIR;
   backends: BackendIR[];
 }
 

@@ -89,13 +89,33 @@ export interface HTTPBackendRef {
   weight?: number;
 }
 
+export interface HTTPHeaderModifier {
+  set?: { name: string; value: string }[];
+  add?: { name: string; value: string }[];
+  remove?: string[];
+}
+
+export interface HTTPPathModifier {
+  type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  replaceFullPath?: string;
+  replacePrefixMatch?: string;
+}
+
+export interface HTTPRouteFilter {
+  type: 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestRedirect' | 'URLRewrite' | 'RequestMirror' | 'CORS' | 'ExtensionRef';
+  requestHeaderModifier?: HTTPHeaderModifier;
+  responseHeaderModifier?: HTTPHeaderModifier;
+  requestRedirect?: { scheme?: 'http' | 'https'; hostname?: string; path?: HTTPPathModifier; port?: number; statusCode?: 301 | 302 | 303 | 307 | 308 };
+  urlRewrite?: { hostname?: string; path?: HTTPPathModifier };
+}
+
 export interface HTTPRoute {
   kind: 'HTTPRoute';
   metadata: ObjectMeta;
   spec: {
     parentRefs?: ParentReference[];
     hostnames?: string[];
-    rules?: { name?: string; matches?: HTTPRouteMatch[]; backendRefs?: HTTPBackendRef[] }[];
+    rules?: { name?: string; matches?: HTTPRouteMatch[]; filters?: HTTPRouteFilter[]; backendRefs?: HTTPBackendRef[] }[];
   };
 }
 

@@ -5,8 +5,11 @@ import type {
   ConfigIR,
   EndpointIR,
   GatewayIR,
+  HeaderModifierIR,
+  HttpFiltersIR,
   HttpMatchIR,
   HttpRouteIR,
+  PathModifierIR,
   HttpRuleIR,
   PodIR,
   RouteAttachmentIR,
@@ -15,7 +18,7 @@ import type {
   ServiceIR,
 } from './ir.ts';
 import { compileRegex } from './regex.ts';
-import type { EndpointSlice, Gateway, HTTPBackendRef, HTTPRoute, HTTPRouteMatch, Namespace, ParentReference, Pod, Service } from './resources.ts';
+import type { EndpointSlice, Gateway, HTTPBackendRef, HTTPHeaderModifier, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, Namespace, ParentReference, Pod, Service } from './resources.ts';
 import { selectorMatches } from './selectors.ts';
 import type { SourcedResource } from './validate.ts';
 
@@ -214,11 +217,15 @@ function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx:
   const route = src.resource;
   const namespace = route.metadata.namespace!;
   const hostnames = route.spec.hostnames ?? [];
-  const rules: HttpRuleIR[] = (route.spec.rules ?? [{}]).map((rule, ri) => ({
-    ...(rule.name ? { name: rule.name } : {}),
-    matches: (rule.matches?.length ? rule.matches : [{}]).map((m, mi) => translateMatch(m, src, ['spec', 'rules', ri, 'matches', mi], report)),
-    backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
-  }));
+  const rules: HttpRuleIR[] = (route.spec.rules ?? [{}]).map((rule, ri) => {
+    const matches = (rule.matches?.length ? rule.matches : [{}]).map((m, mi) => translateMatch(m, src, ['spec', 'rules', ri, 'matches', mi], report));
+    return {
+      ...(rule.name ? { name: rule.name } : {}),
+      matches,
+      filters: translateFilters(rule.filters ?? [], matches, src, ['spec', 'rules', ri, 'filters'], report),
+      backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
+    };
+  });
   const invalid = rules.flatMap((r) => r.backends).find((b): b is Extract<BackendIR, { kind: 'invalid' }> => b.kind === 'invalid');
   const resolvedRefs: RouteConditionIR = invalid
     ? { type: 'ResolvedRefs', status: 'False', reason: invalid.reason.split(':')[0]!, message: invalid.reason }
@@ -353,6 +360,84 @@ function translateMatch(m: HTTPRouteMatch, src: SourcedResource, path: Path, rep
     queryParams: values(m.queryParams, 'queryParams'),
     ...(m.method ? { method: m.method } : {}),
   };
+}
+
+const FILTER_FIELD = {
+  RequestHeaderModifier: 'requestHeaderModifier',
+  ResponseHeaderModifier: 'responseHeaderModifier',
+  RequestRedirect: 'requestRedirect',
+  URLRewrite: 'urlRewrite',
+  RequestMirror: 'requestMirror',
+  CORS: 'cors',
+  ExtensionRef: 'extensionRef',
+} as const;
+
+/** Gateway API's rules for filters (the CRD's CEL validations), then the filters in IR form. */
+function translateFilters(filters: HTTPRouteFilter[], matches: HttpMatchIR[], src: SourcedResource, path: Path, report: Reporter): HttpFiltersIR {
+  const out: HttpFiltersIR = {};
+  const seen = new Set<string>();
+  filters.forEach((f, i) => {
+    const at = [...path, i];
+    const field = FILTER_FIELD[f.type];
+    if (f[field as keyof HTTPRouteFilter] === undefined) return report.add('error', src, [...at, field], `required for a ${f.type} filter`);
+    for (const other of Object.values(FILTER_FIELD)) {
+      if (other !== field && f[other as keyof HTTPRouteFilter] !== undefined) report.add('error', src, [...at, other], `must not be set on a ${f.type} filter`);
+    }
+    if (f.type !== 'RequestMirror' && f.type !== 'ExtensionRef') {
+      if (seen.has(f.type)) report.add('error', src, [...at, 'type'], `${f.type} may appear only once per rule`);
+      seen.add(f.type);
+    }
+    switch (f.type) {
+      case 'RequestHeaderModifier':
+        out.requestHeaders = headerModifier(f.requestHeaderModifier!, src, [...at, field], report);
+        break;
+      case 'ResponseHeaderModifier':
+        out.responseHeaders = headerModifier(f.responseHeaderModifier!, src, [...at, field], report);
+        break;
+      case 'RequestRedirect': {
+        const r = f.requestRedirect!;
+        const p = r.path && pathModifier(r.path, matches, src, [...at, field, 'path'], report);
+        out.redirect = { statusCode: r.statusCode ?? 302, ...(r.scheme ? { scheme: r.scheme } : {}), ...(r.hostname ? { hostname: r.hostname } : {}), ...(r.port ? { port: r.port } : {}), ...(p ? { path: p } : {}) };
+        break;
+      }
+      case 'URLRewrite': {
+        const r = f.urlRewrite!;
+        const p = r.path && pathModifier(r.path, matches, src, [...at, field, 'path'], report);
+        out.rewrite = { ...(r.hostname ? { hostname: r.hostname } : {}), ...(p ? { path: p } : {}) };
+        break;
+      }
+      default:
+        // RequestMirror, CORS, ExtensionRef: the schema already warned that they are ignored.
+        break;
+    }
+  });
+  if (seen.has('RequestRedirect') && seen.has('URLRewrite')) report.add('error', src, path, 'a rule may have a RequestRedirect or a URLRewrite filter, not both');
+  return out;
+}
+
+function headerModifier(m: HTTPHeaderModifier, src: SourcedResource, path: Path, report: Reporter): HeaderModifierIR {
+  const unique = (list: { name: string; value: string }[] | undefined, field: string) => {
+    const names = new Set<string>();
+    return (list ?? []).map((h, i) => {
+      const name = h.name.toLowerCase();
+      if (names.has(name)) report.add('error', src, [...path, field, i, 'name'], `duplicate header name ${JSON.stringify(h.name)}`);
+      names.add(name);
+      return { name, value: h.value };
+    });
+  };
+  return { set: unique(m.set, 'set'), add: unique(m.add, 'add'), remove: (m.remove ?? []).map((n) => n.toLowerCase()) };
+}
+
+function pathModifier(p: HTTPPathModifier, matches: HttpMatchIR[], src: SourcedResource, path: Path, report: Reporter): PathModifierIR | undefined {
+  if (p.type === 'ReplaceFullPath') {
+    if (p.replaceFullPath === undefined) return void report.add('error', src, [...path, 'replaceFullPath'], 'required when type is ReplaceFullPath');
+    return { type: 'ReplaceFullPath', value: p.replaceFullPath };
+  }
+  if (p.replacePrefixMatch === undefined) return void report.add('error', src, [...path, 'replacePrefixMatch'], 'required when type is ReplacePrefixMatch');
+  if (matches.some((m) => m.path.type !== 'PathPrefix')) {
+    report.add('error', src, [...path, 'type'], 'ReplacePrefixMatch needs every match of the rule to be a PathPrefix match');
+  }
+  return { type: 'ReplacePrefixMatch', value: p.replacePrefixMatch };
 }
 
 function translateBackend(b: HTTPBackendRef, routeNamespace: string, ctx: RouteContext, src: SourcedResource, path: Path, report: Reporter): BackendIR {

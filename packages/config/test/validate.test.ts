@@ -40,11 +40,10 @@ metadata: { name: r }
 spec:
   parentRefs: [{ group: "", kind: Service, name: web }]
   rules:
-    - filters: [{ type: RequestHeaderModifier }]
-      backendRefs: [{ name: web, port: 80 }]
+    - backendRefs: [{ name: web, port: 80, filters: [{ type: RequestHeaderModifier }] }]
 `));
     expect(r.ir).toBeDefined();
-    expect(r.lines).toEqual(['config.yaml:26:7 warning: HTTPRoute/default/r spec.rules[0].filters: HTTPRoute filters are not supported yet; ignored']);
+    expect(r.lines).toEqual(['config.yaml:26:44 warning: HTTPRoute/default/r spec.rules[0].backendRefs[0].filters: backendRef filters are not supported yet; ignored']);
   });
 
   it('rejects a regular expression that does not compile, at its field', () => {
@@ -125,5 +124,45 @@ describe('cross-resource consistency', () => {
     const r = load(docs(service('web'), slice('web', ['10.0.0.1'], 8080, 'grpc')));
     expect(r.lines.some((l) => l.includes('spec.ports[0]: no EndpointSlice of this Service has a port named "http"'))).toBe(true);
     expect(r.ir!.services[0]!.ports[0]!.endpoints).toEqual([]);
+  });
+});
+
+describe('HTTPRoute filters', () => {
+  const rule = (filters: string, matches = '') => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r }
+spec:
+  rules:
+    - ${matches ? `matches: ${matches}\n      ` : ''}filters: ${filters}
+`;
+  it('translates header modifiers, redirects and rewrites', () => {
+    const r = load(rule('[{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: X-Env, value: prod }], add: [{ name: x-a, value: "1" }], remove: [X-Drop] } }, { type: ResponseHeaderModifier, responseHeaderModifier: { add: [{ name: x-b, value: "2" }] } }, { type: URLRewrite, urlRewrite: { hostname: new.example, path: { type: ReplaceFullPath, replaceFullPath: /x } } }]'));
+    expect(r.lines.filter((l) => !l.includes('warning'))).toEqual([]);
+    expect(r.ir!.httpRoutes[0]!.rules[0]!.filters).toEqual({
+      requestHeaders: { set: [{ name: 'x-env', value: 'prod' }], add: [{ name: 'x-a', value: '1' }], remove: ['x-drop'] },
+      responseHeaders: { set: [], add: [{ name: 'x-b', value: '2' }], remove: [] },
+      rewrite: { hostname: 'new.example', path: { type: 'ReplaceFullPath', value: '/x' } },
+    });
+  });
+
+  it.each([
+    ['a filter without its configuration', '[{ type: RequestRedirect }]', '', /filters\[0\]\.requestRedirect: required for a RequestRedirect filter/],
+    ['configuration for another type', '[{ type: URLRewrite, urlRewrite: {}, requestRedirect: {} }]', '', /filters\[0\]\.requestRedirect: must not be set on a URLRewrite filter/],
+    ['a repeated filter type', '[{ type: URLRewrite, urlRewrite: {} }, { type: URLRewrite, urlRewrite: {} }]', '', /filters\[1\]\.type: URLRewrite may appear only once per rule/],
+    ['a redirect and a rewrite together', '[{ type: URLRewrite, urlRewrite: {} }, { type: RequestRedirect, requestRedirect: {} }]', '', /filters: a rule may have a RequestRedirect or a URLRewrite filter, not both/],
+    ['ReplacePrefixMatch with an Exact match', '[{ type: URLRewrite, urlRewrite: { path: { type: ReplacePrefixMatch, replacePrefixMatch: /x } } }]', '[{ path: { type: Exact, value: /a } }]', /ReplacePrefixMatch needs every match of the rule to be a PathPrefix match/],
+    ['ReplaceFullPath without its value', '[{ type: URLRewrite, urlRewrite: { path: { type: ReplaceFullPath } } }]', '', /path\.replaceFullPath: required when type is ReplaceFullPath/],
+    ['a duplicate header name', '[{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: a, value: "1" }, { name: A, value: "2" }] } }]', '', /set\[1\]\.name: duplicate header name "A"/],
+    ['an unsupported redirect status', '[{ type: RequestRedirect, requestRedirect: { statusCode: 300 } }]', '', /statusCode: must be one of 301, 302, 303, 307, 308/],
+  ])('rejects %s', (_name, filters, matches, pattern) => {
+    const r = load(rule(filters, matches));
+    expect(r.ir).toBeUndefined();
+    expect(r.lines.some((l) => pattern.test(l)), r.lines.join('\n')).toBe(true);
+  });
+
+  it('warns that RequestMirror and CORS are ignored, and still loads', () => {
+    const r = load(rule('[{ type: RequestMirror, requestMirror: { backendRef: { name: x, port: 80 } } }, { type: CORS, cors: {} }]'));
+    expect(r.ir).toBeDefined();
+    expect(r.lines.filter((l) => l.includes('is ignored'))).toHaveLength(2);
   });
 });

@@ -1,4 +1,4 @@
-import type { EndpointIR, ServiceIR, ServicePortIR } from '@waypoint/config';
+import type { EndpointIR, HeaderModifierIR, RedirectIR, RewriteIR, ServiceIR, ServicePortIR } from '@waypoint/config';
 import type { RoundRobin } from './balancer.ts';
 
 /** Envoy response flags this package can decide on its own. */
@@ -26,9 +26,27 @@ export interface ServiceTarget {
   http2: boolean;
 }
 
+/** What a rule's filters do to a forwarded request and its response. */
+export interface RuleActions {
+  requestHeaders?: HeaderModifierIR;
+  responseHeaders?: HeaderModifierIR;
+  rewrite?: RewriteIR;
+  /** The PathPrefix value that matched, for ReplacePrefixMatch. */
+  matchedPrefix?: string;
+}
+
 export interface Forward {
   kind: 'forward';
   target: ServiceTarget;
+  routeName: string;
+  actions?: RuleActions;
+}
+
+/** A RequestRedirect: the proxy answers with the status and a Location built from the request. */
+export interface Redirect {
+  kind: 'redirect';
+  redirect: RedirectIR;
+  matchedPrefix?: string;
   routeName: string;
 }
 
@@ -40,7 +58,7 @@ export interface Direct {
   routeName: string;
 }
 
-export type RouteDecision = Forward | Direct | LocalReply;
+export type RouteDecision = Forward | Direct | Redirect | LocalReply;
 
 export function localReply(status: number, body: string, flag: LocalFlag, details: string, routeName = '-'): LocalReply {
   return { kind: 'local', status, body, flag, details, routeName };

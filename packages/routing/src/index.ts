@@ -1,3 +1,4 @@
+export { modifyHeaders, modifyPath, redirectLocation } from './actions.ts';
 export { RoundRobin } from './balancer.ts';
 export * from './decision.ts';
 export { CompiledMatch } from './match.ts';

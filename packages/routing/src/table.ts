@@ -1,5 +1,5 @@
 import type { BackendIR, HttpRouteIR } from '@waypoint/config';
-import { localReply, NO_ROUTE, type Forward, type LocalReply, type RouteDecision, type ServiceTarget } from './decision.ts';
+import { localReply, NO_ROUTE, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
 import { CompiledMatch } from './match.ts';
 import { compareMatches, compareRoutes } from './precedence.ts';
 import { QueryView, type RouteRequest } from './request.ts';
@@ -52,11 +52,22 @@ export class RouteTable {
     flat.sort((a, b) => compareMatches(a.route.rules[a.ruleIndex]!.matches[a.matchIndex]!, b.route.rules[b.ruleIndex]!.matches[b.matchIndex]!));
     this.#entries = flat.map(({ route, ruleIndex, matchIndex }) => {
       const rule = route.rules[ruleIndex]!;
+      const match = rule.matches[matchIndex]!;
       const routeName = `${route.namespace}.${route.name}.${ruleIndex}.${matchIndex}`;
-      const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup), weight: b.weight }));
+      const matchedPrefix = match.path.type === 'PathPrefix' ? match.path.value : undefined;
+      const { redirect, requestHeaders, responseHeaders, rewrite } = rule.filters;
+      if (redirect) {
+        const decision: Redirect = { kind: 'redirect', redirect, routeName, ...(matchedPrefix ? { matchedPrefix } : {}) };
+        return { match: new CompiledMatch(match), backends: new WeightedBackends([{ decision, weight: 1 }], NO_ROUTE) };
+      }
+      const actions: RuleActions | undefined =
+        requestHeaders || responseHeaders || rewrite
+          ? { ...(requestHeaders ? { requestHeaders } : {}), ...(responseHeaders ? { responseHeaders } : {}), ...(rewrite ? { rewrite } : {}), ...(matchedPrefix ? { matchedPrefix } : {}) }
+          : undefined;
+      const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions), weight: b.weight }));
       // A rule with no backends, or only zero weights, answers 500 (Gateway API; Istio does the same).
       const allZero = localReply(500, '', 'NC', 'cluster_not_found', routeName);
-      return { match: new CompiledMatch(rule.matches[matchIndex]!), backends: new WeightedBackends(choices, allZero) };
+      return { match: new CompiledMatch(match), backends: new WeightedBackends(choices, allZero) };
     });
     this.#usesQuery = this.#entries.some((e) => e.match.usesQuery);
   }
@@ -74,10 +85,10 @@ export class RouteTable {
 
 const EMPTY_QUERY = new QueryView('');
 
-function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup): RouteDecision {
+function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup, actions: RuleActions | undefined): RouteDecision {
   if (b.kind === 'invalid') return localReply(500, '', 'NC', 'cluster_not_found', routeName);
   const target = lookup(b.service, b.port);
   if (!target) return localReply(500, '', 'NC', 'cluster_not_found', routeName);
-  const forward: Forward = { kind: 'forward', target, routeName };
+  const forward: Forward = { kind: 'forward', target, routeName, ...(actions ? { actions } : {}) };
   return forward;
 }

@@ -45,5 +45,5 @@ export function request(target: string, init: { method?: string; headers?: Recor
 
 /** Where a decision sends the request: the Service name, or `status:<code>`. */
 export function where(d: RouteDecision): string {
-  return d.kind === 'forward' ? d.target.service.name : d.kind === 'direct' ? `direct:${d.endpoint.address}` : `status:${d.status}`;
+  return d.kind === 'forward' ? d.target.service.name : d.kind === 'direct' ? `direct:${d.endpoint.address}` : d.kind === 'redirect' ? `redirect:${d.redirect.statusCode}` : `status:${d.status}`;
 }

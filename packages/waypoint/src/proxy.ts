@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Dispatcher } from 'undici';
-import type { RouteDecision, RouteRequest } from '@waypoint/routing';
+import type { HeaderModifierIR } from '@waypoint/config';
+import { modifyHeaders, modifyPath, parseHost, redirectLocation, type RouteDecision, type RouteRequest } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
 import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from './headers.ts';
 import { classifyUpstreamError, upstreamFailureBody } from './response-flags.ts';
@@ -52,6 +53,8 @@ interface Exchange {
   log: AccessLogEntry;
   upstreamStart: number;
   controller: Dispatcher.DispatchController | undefined;
+  /** The matched rule's ResponseHeaderModifier, applied when the upstream answers. */
+  responseHeaders?: HeaderModifierIR | undefined;
   /** Cancels an HTTP/2 upstream stream when the client goes away. */
   cancel?: () => void;
   paused: boolean;
@@ -131,6 +134,11 @@ export class Proxy {
     }
     log.routeName = decision.routeName;
     if (decision.kind === 'local') return this.#local(ex, decision.status, decision.body, decision.flag, decision.details);
+    if (decision.kind === 'redirect') {
+      const { name, port } = parseHost(host);
+      const location = redirectLocation(decision.redirect, { scheme: 'http', hostName: name, port, path: routeReq.path, query: routeReq.query }, decision.matchedPrefix);
+      return this.#local(ex, decision.redirect.statusCode, '', '-', 'redirect', ['location', location]);
+    }
 
     let endpoint;
     if (decision.kind === 'forward') {
@@ -144,9 +152,22 @@ export class Proxy {
     log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
 
     const peer = context.kind === 'tunnel' ? context.source : peerAddress(req.socket.remoteAddress);
-    const { headers, requestId } = upstreamRequestHeaders(req.rawHeaders, { peer, proto: 'http' });
+    let { headers, requestId } = upstreamRequestHeaders(req.rawHeaders, { peer, proto: 'http' });
     log.requestId = requestId;
     if (host !== req.headers.host && host) headers.push('host', host);
+    const actions = decision.kind === 'forward' ? decision.actions : undefined;
+    if (actions) {
+      ex.responseHeaders = actions.responseHeaders;
+      if (actions.requestHeaders) headers = modifyHeaders(headers, actions.requestHeaders);
+      const rw = actions.rewrite;
+      if (rw?.hostname) headers = modifyHeaders(headers, { set: [{ name: 'host', value: rw.hostname }], add: [], remove: [] });
+      if (rw?.path) {
+        const path = modifyPath(routeReq.path, rw.path, actions.matchedPrefix);
+        headers.push('x-envoy-original-path', routeReq.path);
+        target = routeReq.query ? `${path}?${routeReq.query}` : path;
+      }
+      if (rw?.hostname) host = rw.hostname;
+    }
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     ex.upstreamStart = performance.now();
     const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
@@ -205,7 +226,8 @@ export class Proxy {
     const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
     const h2 = ex.req.httpVersionMajor === 2;
     if (this.#deps.draining() && !h2) extra.push('connection', 'close');
-    const out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
+    let out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
+    if (ex.responseHeaders) out = modifyHeaders(out, ex.responseHeaders);
     res.writeHead(statusCode, h2 ? headerObject(out) : out);
   }
 
@@ -278,13 +300,13 @@ export class Proxy {
     this.#local(ex, failure.status, upstreamFailureBody(failure), failure.flag, failure.details);
   }
 
-  #local(ex: Exchange, status: number, body: string, flag: string, details: string): void {
+  #local(ex: Exchange, status: number, body: string, flag: string, details: string, extra: readonly string[] = []): void {
     const { res, log } = ex;
     log.responseCode = status;
     log.responseFlags = flag;
     log.responseCodeDetails = details;
     log.bytesSent = Buffer.byteLength(body);
-    const headers = ['server', SERVER_HEADER, 'content-length', String(log.bytesSent)];
+    const headers = ['server', SERVER_HEADER, 'content-length', String(log.bytesSent), ...extra];
     if (body) headers.push('content-type', 'text/plain');
     const h2 = ex.req.httpVersionMajor === 2;
     if (this.#deps.draining() && !h2) headers.push('connection', 'close');

@@ -124,13 +124,71 @@ const backendRef: Schema = {
   },
 };
 
+const headerValue: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'value'],
+  properties: { name: headerName, value: { type: 'string', maxLength: 4096 } },
+};
+
+const headerModifier: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    set: { type: 'array', maxItems: 16, items: headerValue },
+    add: { type: 'array', maxItems: 16, items: headerValue },
+    remove: { type: 'array', maxItems: 16, items: headerName },
+  },
+};
+
+const pathModifier: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { enum: ['ReplaceFullPath', 'ReplacePrefixMatch'] },
+    replaceFullPath: { type: 'string', maxLength: 1024 },
+    replacePrefixMatch: { type: 'string', maxLength: 1024 },
+  },
+};
+
+const httpFilter: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { enum: ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'CORS', 'ExtensionRef'] },
+    requestHeaderModifier: headerModifier,
+    responseHeaderModifier: headerModifier,
+    requestRedirect: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        scheme: { enum: ['http', 'https'] },
+        hostname,
+        path: pathModifier,
+        port: portNumber,
+        statusCode: { enum: [301, 302, 303, 307, 308] },
+      },
+    },
+    urlRewrite: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { hostname, path: pathModifier },
+    },
+    requestMirror: unsupported('RequestMirror is not supported yet; the filter is ignored'),
+    cors: unsupported('CORS is not supported yet; the filter is ignored'),
+    extensionRef: unsupported('ExtensionRef filters are not supported; the filter is ignored'),
+  },
+};
+
 const httpRule: Schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
     name: dnsLabel,
     matches: { type: 'array', maxItems: 64, items: httpMatch },
-    filters: unsupported('HTTPRoute filters are not supported yet; ignored'),
+    filters: { type: 'array', maxItems: 16, items: httpFilter },
     backendRefs: { type: 'array', maxItems: 16, items: backendRef },
     timeouts: unsupported('HTTPRoute timeouts are not supported yet; ignored'),
     retry: unsupported('HTTPRoute retry is not supported yet; ignored'),

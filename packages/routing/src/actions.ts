@@ -1,0 +1,38 @@
+import type { HeaderModifierIR, PathModifierIR, RedirectIR } from '@waypoint/config';
+
+/** Replaces the path as a URLRewrite or RequestRedirect path modifier says; `path` has no query. */
+export function modifyPath(path: string, mod: PathModifierIR, matchedPrefix: string | undefined): string {
+  if (mod.type === 'ReplaceFullPath') return mod.value;
+  const prefix = !matchedPrefix || matchedPrefix === '/' ? '' : matchedPrefix.replace(/\/+$/, '');
+  const rest = path.slice(prefix.length);
+  const out = mod.value.replace(/\/+$/, '') + rest;
+  return out.startsWith('/') ? out : `/${out}`;
+}
+
+const WELL_KNOWN_PORT = { http: 80, https: 443 } as const;
+
+/** The Location of a RequestRedirect, from the request's scheme, host, path and query. */
+export function redirectLocation(
+  r: RedirectIR,
+  req: { scheme: 'http' | 'https'; hostName: string; port: number | undefined; path: string; query: string },
+  matchedPrefix: string | undefined,
+): string {
+  const scheme = r.scheme ?? req.scheme;
+  const host = r.hostname ?? req.hostName;
+  // An explicit port wins; a changed scheme implies its well-known port; otherwise the request's port stays.
+  const port = r.port ?? (r.scheme ? undefined : req.port);
+  const portPart = port === undefined || port === WELL_KNOWN_PORT[scheme] ? '' : `:${port}`;
+  const path = r.path ? modifyPath(req.path, r.path, matchedPrefix) : req.path;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  return `${scheme}://${hostPart}${portPart}${path}${req.query ? `?${req.query}` : ''}`;
+}
+
+/** Applies a header modifier to flat [name, value, …] headers: remove and set drop names, then set and add append. */
+export function modifyHeaders(flat: readonly string[], mod: HeaderModifierIR): string[] {
+  const drop = new Set([...mod.remove, ...mod.set.map((h) => h.name)]);
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (!drop.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
+  for (const h of mod.set) out.push(h.name, h.value);
+  for (const h of mod.add) out.push(h.name, h.value);
+  return out;
+}
