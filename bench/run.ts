@@ -22,6 +22,8 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     /** NAME=NODE_OPTIONS: one more plain-mode waypoint target run with those Node/V8 options, for A/B. */
     variant: { type: 'string', multiple: true },
+    /** A git revision to compare against: its bin/waypoint runs as target "waypoint@REV" in the same run. */
+    baseline: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
   },
 });
@@ -149,8 +151,24 @@ interface Target {
   start?: () => Promise<{ measured: ChildProcess; helpers: ChildProcess[] }>;
 }
 
-const wp = (args: string[], env: Record<string, string> = {}) =>
-  start('waypoint', WAYPOINT, ['run', '--admin', 'off', '--health', 'off', '--access-log', 'off', '--log-level', 'warn', ...args], env);
+const wp = (args: string[], env: Record<string, string> = {}, bin = WAYPOINT) =>
+  start('waypoint', bin, ['run', '--admin', 'off', '--health', 'off', '--access-log', 'off', '--log-level', 'warn', ...args], env);
+
+/** A checkout of the baseline revision with its own workspace links (installed offline from the store). */
+const checkouts = new Map<string, string>();
+function baselineCheckout(rev: string): string {
+  const done = checkouts.get(rev);
+  if (done) return done;
+  const dir = join(work, `baseline-${rev.replace(/[^\w.-]/g, '_')}`);
+  const r = spawnSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, rev], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git worktree add ${rev} failed: ${r.stderr}`);
+  process.on('exit', () => spawnSync('git', ['-C', ROOT, 'worktree', 'remove', '--force', dir]));
+  spawnSync('ln', ['-s', join(ROOT, '.tools'), join(dir, '.tools')]);
+  const install = spawnSync('pnpm', ['install', '--frozen-lockfile', '--offline', '--reporter=silent'], { cwd: dir, encoding: 'utf8' });
+  if (install.status !== 0) throw new Error(`pnpm install in the ${rev} checkout failed: ${install.stderr}${install.stdout}`);
+  checkouts.set(rev, dir);
+  return dir;
+}
 const profileEnv = (name: string): Record<string, string> =>
   values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(work, 'profiles', name)}` } : {};
 
@@ -165,6 +183,20 @@ const targets: Target[] = [
       return { measured, helpers: [] };
     },
   },
+  ...(values.baseline
+    ? [
+        {
+          name: `waypoint@${values.baseline}`,
+          url: 'http://127.0.0.1:18094/1k',
+          start: async () => {
+            const bin = join(baselineCheckout(values.baseline!), 'bin', 'waypoint');
+            const measured = wp(['--config', plainCfg, '--http-listen', '127.0.0.1:18094', '--hbone-listen', 'off', '--upstream', 'plain', '--stats', '127.0.0.1:18093'], {}, bin);
+            await waitHttp('http://127.0.0.1:18094/1k');
+            return { measured, helpers: [] };
+          },
+        },
+      ]
+    : []),
   ...(values.variant ?? []).map((v, i) => {
     const eq = v.indexOf('=');
     const name = `waypoint[${v.slice(0, eq)}]`;
@@ -208,7 +240,7 @@ const targets: Target[] = [
       return { measured, helpers: [] };
     },
   },
-].filter((t) => !values.only || t.name === 'direct' || t.name.startsWith('waypoint[') || values.only.split(',').includes(t.name));
+].filter((t) => !values.only || t.name === 'direct' || /^waypoint[[@]/.test(t.name) || values.only.split(',').includes(t.name));
 
 // ---------------------------------------------------------------- load
 
@@ -276,7 +308,10 @@ const backend = start('backend nginx', 'nginx', ['-c', join(work, 'backend.conf'
 await waitHttp('http://127.0.0.1:18080/1k');
 const results: Result[] = [];
 for (let run = 1; run <= RUNS; run++) {
-  for (const t of targets) {
+  // Direct first, then the proxies in an order that rotates each run, so no proxy always follows another.
+  const proxies = targets.slice(1);
+  const order = [targets[0]!, ...proxies.slice((run - 1) % Math.max(1, proxies.length)), ...proxies.slice(0, (run - 1) % Math.max(1, proxies.length))];
+  for (const t of order) {
     const started = t.start ? await t.start() : undefined;
     const measured = started?.measured;
     await sleep(500);
@@ -329,7 +364,7 @@ const lines = [
   `# Benchmark ${date}`,
   '',
   `Medians of ${RUNS} runs, ${SECONDS} s per measurement, loopback, 1 KB responses, HTTP/1.1, one worker each.`,
-  `Command: \`node bench/run.ts --runs ${RUNS} --seconds ${SECONDS}${values.only ? ` --only ${values.only}` : ''}${(values.variant ?? []).map((v) => ` --variant '${v}'`).join('')}\``,
+  `Command: \`node bench/run.ts --runs ${RUNS} --seconds ${SECONDS}${values.only ? ` --only ${values.only}` : ''}${(values.variant ?? []).map((v) => ` --variant '${v}'`).join('')}${values.baseline ? ` --baseline ${values.baseline}` : ''}\``,
   '',
   `Machine: ${versions.cores} cores, ${versions.cpu}. ${versions.node}; ${versions.nginx}; ${versions.haproxy}; ${versions.wrk}.`,
   '',
