@@ -60,9 +60,13 @@ export class RouteTable {
         const decision: Redirect = { kind: 'redirect', redirect, routeName, ...(matchedPrefix ? { matchedPrefix } : {}) };
         return { match: new CompiledMatch(match), backends: new WeightedBackends([{ decision, weight: 1 }], NO_ROUTE) };
       }
+      // A URLRewrite hostname is one more header to set, so it is folded into the request modifier here.
+      const headers = rewrite?.hostname
+        ? { set: [...(requestHeaders?.set ?? []).filter((h) => h.name !== 'host'), { name: 'host', value: rewrite.hostname }], add: requestHeaders?.add ?? [], remove: requestHeaders?.remove ?? [] }
+        : requestHeaders;
       const actions: RuleActions | undefined =
-        requestHeaders || responseHeaders || rewrite
-          ? { ...(requestHeaders ? { requestHeaders } : {}), ...(responseHeaders ? { responseHeaders } : {}), ...(rewrite ? { rewrite } : {}), ...(matchedPrefix ? { matchedPrefix } : {}) }
+        headers || responseHeaders || rewrite
+          ? { ...(headers ? { requestHeaders: headers } : {}), ...(responseHeaders ? { responseHeaders } : {}), ...(rewrite ? { rewrite } : {}), ...(matchedPrefix ? { matchedPrefix } : {}) }
           : undefined;
       const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions), weight: b.weight }));
       // A rule with no backends, or only zero weights, answers 500 (Gateway API; Istio does the same).

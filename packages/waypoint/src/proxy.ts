@@ -152,15 +152,15 @@ export class Proxy {
     log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
 
     const peer = context.kind === 'tunnel' ? context.source : peerAddress(req.socket.remoteAddress);
-    let { headers, requestId } = upstreamRequestHeaders(req.rawHeaders, { peer, proto: 'http' });
-    log.requestId = requestId;
+    const forwarded = upstreamRequestHeaders(req.rawHeaders, { peer, proto: 'http' });
+    let headers = forwarded.headers;
+    log.requestId = forwarded.requestId;
     if (host !== req.headers.host && host) headers.push('host', host);
     const actions = decision.kind === 'forward' ? decision.actions : undefined;
     if (actions) {
       ex.responseHeaders = actions.responseHeaders;
       if (actions.requestHeaders) headers = modifyHeaders(headers, actions.requestHeaders);
       const rw = actions.rewrite;
-      if (rw?.hostname) headers = modifyHeaders(headers, { set: [{ name: 'host', value: rw.hostname }], add: [], remove: [] });
       if (rw?.path) {
         const path = modifyPath(routeReq.path, rw.path, actions.matchedPrefix);
         headers.push('x-envoy-original-path', routeReq.path);
