@@ -1,5 +1,6 @@
 import { CLUSTER_DOMAIN, type ConfigIR, type EndpointIR, type HttpRouteIR, type ServiceIR, type ServicePortIR } from '@waypoint/config';
 import { RoundRobin } from './balancer.ts';
+import { portProtocol } from './protocols.ts';
 import { NO_ROUTE, type Direct, type RouteDecision, type ServiceTarget } from './decision.ts';
 import type { RouteRequest } from './request.ts';
 import { RouteTable, type RuleRef } from './table.ts';
@@ -84,7 +85,7 @@ export class Router {
           port,
           clusterName: `inbound-vip|${port.port}|http|${svc.hostname}`,
           endpoints: new RoundRobin(port.endpoints, (e) => e.ready),
-          http2: wantsHttp2(port.appProtocol ?? port.name),
+          http2: portProtocol(port.appProtocol ?? port.name) === 'http2',
         });
       }
     }
@@ -200,13 +201,6 @@ export class Router {
     if (svc) return this.routeMesh(svc, port ?? 80, req);
     return this.routeGateway(gatewayPort, name, req);
   }
-}
-
-/** Service port protocols that mean "speak HTTP/2 to the backend", as Istio reads appProtocol and port names. */
-export function wantsHttp2(appProtocolOrName: string | undefined): boolean {
-  if (!appProtocolOrName) return false;
-  const p = appProtocolOrName.toLowerCase();
-  return p === 'kubernetes.io/h2c' || p === 'http2' || p === 'grpc' || p === 'grpc-web' || p.startsWith('http2-') || p.startsWith('grpc-');
 }
 
 function hostAliases(svc: ServiceIR, localNamespace: string): string[] {

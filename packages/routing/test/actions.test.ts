@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modifyHeaders, modifyPath, redirectLocation } from '../src/index.ts';
+import { modifyHeaders, modifyPath, portProtocol, redirectLocation } from '../src/index.ts';
 import { httpRoute, request, router, svc } from './helpers.ts';
 
 describe('URLRewrite / RequestRedirect path modifiers', () => {
@@ -55,4 +55,20 @@ describe('filters in route decisions', () => {
     const d = r.routePlain(80, 'web', request('/api/x'));
     expect(d).toMatchObject({ kind: 'forward', actions: { requestHeaders: { set: [{ name: 'x-a', value: '1' }] }, rewrite: { path: { type: 'ReplacePrefixMatch', value: '/v2' } }, matchedPrefix: '/api' } });
   });
+});
+
+describe('port protocols', () => {
+  it.each([
+    ['kubernetes.io/h2c', 'http2'],
+    ['grpc', 'http2'],
+    ['grpc-web', 'http2'],
+    ['http2-api', 'http2'],
+    ['HTTP', 'http'],
+    ['http-web', 'http'],
+    ['tcp-db', 'tcp'],
+    ['mysql', 'tcp'],
+    ['https', 'tcp'],
+    ['web', undefined],
+    [undefined, undefined],
+  ])('%s → %s', (p, expected) => expect(portProtocol(p)).toBe(expected));
 });

@@ -6,16 +6,6 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const HTTP1_LINE = /^[A-Z]{3,16} \S+ HTTP\/1\.[01]\r\n/;
 const MAX_SNIFF = 8192;
 
-/** HTTP or TCP from a Service port's appProtocol or name, as Istio reads them; undefined means "detect". */
-export function declaredProtocol(appProtocolOrName: string | undefined): 'http' | 'tcp' | undefined {
-  if (!appProtocolOrName) return undefined;
-  const p = appProtocolOrName.toLowerCase();
-  const base = p.split('-')[0]!;
-  if (['http', 'http2', 'grpc', 'grpc-web', 'kubernetes.io/h2c', 'kubernetes.io/ws'].includes(p) || ['http', 'http2', 'grpc'].includes(base)) return 'http';
-  if (['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis', 'kubernetes.io/wss'].includes(p) || ['tcp', 'tls', 'https', 'mongo', 'mysql', 'redis'].includes(base)) return 'tcp';
-  return undefined;
-}
-
 /** Classifies the first bytes of a connection; undefined while more bytes are needed. */
 export function classify(buf: Buffer): TunnelProtocol | undefined {
   if (buf.length === 0) return undefined;

@@ -1,14 +1,14 @@
 import { createServer as createH2cServer, constants, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ConnectRequest } from '@waypoint/hbone';
-import type { AddressTarget } from '@waypoint/routing';
+import { portProtocol, type AddressTarget } from '@waypoint/routing';
 import { createHttpServer, type HttpServerHooks } from './http-server.ts';
 import { tunnelSocket } from './tunnel-socket.ts';
 import type { Logger } from './logger.ts';
 import type { Proxy, RequestContext } from './proxy.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import { upstreamEndpoint, type UpstreamTransport } from './upstream.ts';
-import { detectProtocol, declaredProtocol, type TunnelProtocol } from './protocol-detect.ts';
+import { detectProtocol, type TunnelProtocol } from './protocol-detect.ts';
 
 export interface TunnelInboundDeps {
   store: SnapshotStore;
@@ -48,7 +48,7 @@ export class TunnelInbound {
       sourcePort: req.source.port,
       principal: req.peer.principal,
     };
-    const declared = declaredProtocol(target.kind === 'service' ? (target.port?.appProtocol ?? target.port?.name) : target.appProtocol);
+    const declared = portProtocol(target.kind === 'service' ? (target.port?.appProtocol ?? target.port?.name) : target.appProtocol);
     if (declared === 'tcp') return this.#relay(stream, target, req);
     detectProtocol(stream, (protocol: TunnelProtocol, unread?: Buffer) => {
       if (protocol === 'tcp') this.#relay(stream, target, req, unread);
