@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, json, rawExchange, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
+import { ConfigDir, json, meshRoute, rawExchange, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
 
-let ok: Backend, midway: Backend, slowStream: Backend;
+let ok: Backend, midway: Backend, slowStream: Backend, slowHeaders: Backend;
 let dir: ConfigDir;
 let wp: WaypointProcess;
 let closedPort: number;
@@ -22,6 +22,11 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('first;');
     setTimeout(() => res.end('second'), 400);
+  });
+  // Answers only after 1.5 s: longer than the 300 ms route timeout below.
+  slowHeaders = await startBackend('slow-headers', (_req, res) => {
+    const t = setTimeout(() => res.end('too late'), 1500);
+    res.on('close', () => clearTimeout(t));
   });
   // Accepts the connection and closes it without answering.
   hangup = createServer((s) => s.destroy());
@@ -43,6 +48,8 @@ beforeAll(async () => {
       serviceYaml('midway', [{ port: midway.port }]),
       serviceYaml('slow', [{ port: slowStream.port }]),
       serviceYaml('hangup', [{ port: (hangup.address() as { port: number }).port }]),
+      serviceYaml('timed', [{ port: slowHeaders.port }]),
+      meshRoute('timed', 'timed', '[{ matches: [{ path: { type: PathPrefix, value: /fast } }], timeouts: { request: 5s }, backendRefs: [{ name: ok, port: 80 }] }, { timeouts: { request: 300ms }, backendRefs: [{ name: timed, port: 80 }] }]'),
     ].join('\n'),
   );
   wp = await startWaypoint(dir.path, ['--access-log', 'json']);
@@ -50,7 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await wp?.stop();
-  await Promise.all([ok?.close(), midway?.close(), slowStream?.close()]);
+  await Promise.all([ok?.close(), midway?.close(), slowStream?.close(), slowHeaders?.close()]);
   hangup?.close();
   dir?.remove();
 });
@@ -89,6 +96,18 @@ describe("Envoy's local replies", () => {
     expect(raw.length).toBeLessThan(1000); // the client never gets the promised 1000 bytes
     expect((await accessLogFor('/mid')).response_flags).toBe('UC');
     expect(json(await send(`${wp.base}/`, { headers: { host: 'ok' } })).backend).toBe('ok');
+  });
+
+  it('504 upstream request timeout (UT) when the route timeout passes before the response', async () => {
+    const t0 = Date.now();
+    const r = await send(`${wp.base}/slow`, { headers: { host: 'timed' } });
+    expect([r.status, r.body]).toEqual([504, 'upstream request timeout']);
+    expect(Date.now() - t0).toBeLessThan(1400);
+    expect((await accessLogFor('/slow')).response_flags).toBe('UT');
+  });
+
+  it('tells the backend the route timeout in x-envoy-expected-rq-timeout-ms', async () => {
+    expect(json(await send(`${wp.base}/fast`, { headers: { host: 'timed' } })).headers['x-envoy-expected-rq-timeout-ms']).toBe('5000');
   });
 
   it('streams a response as the backend produces it', async () => {

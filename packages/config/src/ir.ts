@@ -115,6 +115,8 @@ export interface HttpRuleIR {
   matches: HttpMatchIR[];
   filters: HttpFiltersIR;
   backends: BackendIR[];
+  /** The route timeout in milliseconds (Envoy's route `timeout`); absent means none, as Istio's default. */
+  timeoutMs?: number;
 }
 
 /** Where a route is attached, after the parent accepted it. */

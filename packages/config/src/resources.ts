@@ -115,7 +115,7 @@ export interface HTTPRoute {
   spec: {
     parentRefs?: ParentReference[];
     hostnames?: string[];
-    rules?: { name?: string; matches?: HTTPRouteMatch[]; filters?: HTTPRouteFilter[]; backendRefs?: HTTPBackendRef[] }[];
+    rules?: { name?: string; matches?: HTTPRouteMatch[]; filters?: HTTPRouteFilter[]; backendRefs?: HTTPBackendRef[]; timeouts?: { request?: string; backendRequest?: string } }[];
   };
 }
 

@@ -219,9 +219,11 @@ function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx:
   const hostnames = route.spec.hostnames ?? [];
   const rules: HttpRuleIR[] = (route.spec.rules ?? [{}]).map((rule, ri) => {
     const matches = (rule.matches?.length ? rule.matches : [{}]).map((m, mi) => translateMatch(m, src, ['spec', 'rules', ri, 'matches', mi], report));
+    const timeoutMs = ruleTimeout(rule.timeouts, src, ['spec', 'rules', ri, 'timeouts'], report);
     return {
       ...(rule.name ? { name: rule.name } : {}),
       matches,
+      ...(timeoutMs ? { timeoutMs } : {}),
       filters: translateFilters(rule.filters ?? [], matches, src, ['spec', 'rules', ri, 'filters'], report),
       backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
     };
@@ -438,6 +440,29 @@ function pathModifier(p: HTTPPathModifier, matches: HttpMatchIR[], src: SourcedR
     report.add('error', src, [...path, 'type'], 'ReplacePrefixMatch needs every match of the rule to be a PathPrefix match');
   }
   return { type: 'ReplacePrefixMatch', value: p.replacePrefixMatch };
+}
+
+/** Milliseconds in a Gateway API Duration (already pattern-checked), e.g. "1m30s" → 90000. */
+export function durationMs(text: string): number {
+  const unit = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
+  let total = 0;
+  for (const [, n, u] of text.matchAll(/(\d+)(ms|h|m|s)/g)) total += Number(n) * unit[u as keyof typeof unit];
+  return total;
+}
+
+/**
+ * The route timeout, as Istio derives it: `backendRequest` when given (without retries it is the route
+ * timeout), else `request`; zero means none. `backendRequest` may not exceed `request`.
+ */
+function ruleTimeout(t: { request?: string; backendRequest?: string } | undefined, src: SourcedResource, path: Path, report: Reporter): number | undefined {
+  if (!t) return undefined;
+  const request = t.request !== undefined ? durationMs(t.request) : undefined;
+  const backend = t.backendRequest !== undefined ? durationMs(t.backendRequest) : undefined;
+  if (request && backend !== undefined && backend > request) {
+    report.add('error', src, [...path, 'backendRequest'], `must not be longer than timeouts.request (${t.request})`);
+  }
+  const ms = backend || request;
+  return ms || undefined;
 }
 
 function translateBackend(b: HTTPBackendRef, routeNamespace: string, ctx: RouteContext, src: SourcedResource, path: Path, report: Reporter): BackendIR {

@@ -166,3 +166,28 @@ spec:
     expect(r.lines.filter((l) => l.includes('is ignored'))).toHaveLength(2);
   });
 });
+
+describe('HTTPRoute timeouts', () => {
+  const route = (timeouts: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r }
+spec:
+  rules: [{ timeouts: ${timeouts} }]
+`;
+  it.each([
+    ['{ request: 10s }', 10_000],
+    ['{ request: 1m30s }', 90_000],
+    ['{ request: 10s, backendRequest: 500ms }', 500],
+    ['{ request: 0s }', undefined],
+    ['{ request: 1h, backendRequest: 0s }', 3_600_000],
+  ])('%s → %s ms', (timeouts, expected) => {
+    const r = load(route(timeouts));
+    expect(r.lines.filter((l) => !l.includes('warning'))).toEqual([]);
+    expect(r.ir!.httpRoutes[0]!.rules[0]!.timeoutMs).toBe(expected);
+  });
+
+  it('rejects a malformed duration and a backendRequest longer than request', () => {
+    expect(load(route('{ request: 10x }')).lines.some((l) => l.includes('spec.rules[0].timeouts.request: "10x" is not valid here'))).toBe(true);
+    expect(load(route('{ request: 1s, backendRequest: 2s }')).lines.some((l) => l.includes('timeouts.backendRequest: must not be longer than timeouts.request (1s)'))).toBe(true);
+  });
+});

@@ -33,6 +33,8 @@ export interface RuleActions {
   rewrite?: RewriteIR;
   /** The PathPrefix value that matched, for ReplacePrefixMatch. */
   matchedPrefix?: string;
+  /** Route timeout: from the end of the request to the end of the response. */
+  timeoutMs?: number;
 }
 
 export interface Forward {

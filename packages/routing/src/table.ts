@@ -64,9 +64,16 @@ export class RouteTable {
       const headers = rewrite?.hostname
         ? { set: [...(requestHeaders?.set ?? []).filter((h) => h.name !== 'host'), { name: 'host', value: rewrite.hostname }], add: requestHeaders?.add ?? [], remove: requestHeaders?.remove ?? [] }
         : requestHeaders;
+      const timeoutMs = rule.timeoutMs;
       const actions: RuleActions | undefined =
-        headers || responseHeaders || rewrite
-          ? { ...(headers ? { requestHeaders: headers } : {}), ...(responseHeaders ? { responseHeaders } : {}), ...(rewrite ? { rewrite } : {}), ...(matchedPrefix ? { matchedPrefix } : {}) }
+        headers || responseHeaders || rewrite || timeoutMs
+          ? {
+              ...(headers ? { requestHeaders: headers } : {}),
+              ...(responseHeaders ? { responseHeaders } : {}),
+              ...(rewrite ? { rewrite } : {}),
+              ...(matchedPrefix ? { matchedPrefix } : {}),
+              ...(timeoutMs ? { timeoutMs } : {}),
+            }
           : undefined;
       const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions), weight: b.weight }));
       // A rule with no backends, or only zero weights, answers 500 (Gateway API; Istio does the same).

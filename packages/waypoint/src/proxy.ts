@@ -55,6 +55,9 @@ interface Exchange {
   controller: Dispatcher.DispatchController | undefined;
   /** The matched rule's ResponseHeaderModifier, applied when the upstream answers. */
   responseHeaders?: HeaderModifierIR | undefined;
+  /** The route timeout, when the rule has one. */
+  timer?: NodeJS.Timeout;
+  timedOut?: boolean;
   /** Cancels an HTTP/2 upstream stream when the client goes away. */
   cancel?: () => void;
   paused: boolean;
@@ -169,6 +172,10 @@ export class Proxy {
       if (rw?.hostname) host = rw.hostname;
     }
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    if (actions?.timeoutMs) {
+      headers.push('x-envoy-expected-rq-timeout-ms', String(actions.timeoutMs));
+      this.#startRouteTimer(ex, actions.timeoutMs, hasBody);
+    }
     ex.upstreamStart = performance.now();
     const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
     if (decision.kind === 'forward' && decision.target.http2) return this.#forwardH2(ex, upstream, target, host, headers, hasBody);
@@ -193,7 +200,7 @@ export class Proxy {
         log.bytesReceived += chunk.length;
       },
       onResponseStart: (controller, statusCode, headers) => {
-        if (ex.done) return;
+        if (ex.done || ex.timedOut) return;
         this.#responseStart(ex, statusCode, headers);
         res.on('drain', () => {
           if (ex.paused) {
@@ -203,7 +210,7 @@ export class Proxy {
         });
       },
       onResponseData: (controller, chunk) => {
-        if (ex.done) return;
+        if (ex.done || ex.timedOut) return;
         log.bytesSent += chunk.length;
         if (!res.write(chunk)) {
           ex.paused = true;
@@ -211,7 +218,7 @@ export class Proxy {
         }
       },
       onResponseEnd: () => {
-        if (!ex.done) res.end();
+        if (!ex.done && !ex.timedOut) res.end();
       },
       onResponseError: (_controller, err) => this.#upstreamFailed(ex, err),
     };
@@ -285,9 +292,28 @@ export class Proxy {
     );
   }
 
+  /** Envoy's route timeout: from the end of the request to the end of the response; 504 UT before headers. */
+  #startRouteTimer(ex: Exchange, ms: number, hasBody: boolean): void {
+    const start = () => {
+      if (ex.done) return;
+      ex.timer = setTimeout(() => {
+        if (ex.done) return;
+        ex.timedOut = true;
+        ex.controller?.abort(new Error('route timeout'));
+        ex.cancel?.();
+        if (!ex.res.headersSent) return this.#local(ex, 504, 'upstream request timeout', 'UT', 'response_timeout');
+        ex.log.responseFlags = 'UT';
+        ex.res.destroy();
+      }, ms);
+    };
+    // A request without a body is complete now; a body ends when the upstream has read it all.
+    if (!hasBody || ex.req.readableEnded) start();
+    else ex.req.once('end', start);
+  }
+
   #upstreamFailed(ex: Exchange, err: Error): void {
     const { res, log } = ex;
-    if (ex.done) return; // the downstream went away first; the abort is ours
+    if (ex.done || ex.timedOut) return; // the downstream went away first, or the timeout aborted it
     const failure = classifyUpstreamError(err);
     log.upstreamTransportFailureReason = (err as NodeJS.ErrnoException).code ?? err.message;
     if (res.headersSent) {
@@ -317,6 +343,7 @@ export class Proxy {
   #finish(ex: Exchange): void {
     const { res, log } = ex;
     ex.done = true;
+    clearTimeout(ex.timer);
     this.#rqActive.dec();
     if (!res.writableFinished) {
       // The client went away before the response was complete.

@@ -124,6 +124,9 @@ const backendRef: Schema = {
   },
 };
 
+/** Gateway API Duration: up to four number+unit pairs, e.g. "1h30m", "500ms", "0s". */
+const duration: Schema = { type: 'string', pattern: '^([0-9]{1,5}(h|m|s|ms)){1,4}$' };
+
 const headerValue: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -190,7 +193,11 @@ const httpRule: Schema = {
     matches: { type: 'array', maxItems: 64, items: httpMatch },
     filters: { type: 'array', maxItems: 16, items: httpFilter },
     backendRefs: { type: 'array', maxItems: 16, items: backendRef },
-    timeouts: unsupported('HTTPRoute timeouts are not supported yet; ignored'),
+    timeouts: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { request: duration, backendRequest: duration },
+    },
     retry: unsupported('HTTPRoute retry is not supported yet; ignored'),
     sessionPersistence: unsupported('sessionPersistence is not implemented (Istio does not implement it either); ignored'),
   },
