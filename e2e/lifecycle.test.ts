@@ -102,6 +102,15 @@ describe('admin, readiness and stats', () => {
     await send(`${wp.admin}/healthcheck/ok`, { method: 'POST' });
   });
 
+  it('refuses to start with HBONE when the certificate files are missing, and says what to give', () => {
+    const r = spawnSync(WAYPOINT, ['run', '--config', dir.path, '--hbone-listen', '127.0.0.1:0', '--cert', '/nonexistent/cert.pem', '--admin', 'off', '--stats', 'off', '--health', 'off'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/HBONE needs a workload certificate: cannot read certificate \/nonexistent\/cert\.pem: ENOENT\. Give --cert, --key and --ca/);
+  });
+
   it('refuses to start with a clear message when a listener address is taken', async () => {
     const first = await start();
     const r = spawnSync(WAYPOINT, ['run', '--config', dir.path, '--http-listen', `127.0.0.1:${first.httpPort}`, '--admin', 'off', '--stats', 'off', '--health', 'off', '--hbone-listen', 'off', '--upstream', 'plain'], { encoding: 'utf8', timeout: 20_000 });

@@ -7,7 +7,7 @@ import { adminHandler } from './admin.ts';
 import type { RunOptions } from './cli.ts';
 import { ConfigWatcher } from './config-watch.ts';
 import { formatAddress, type ListenAddress } from './listen-address.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger } from './logger.ts';
 import { Proxy } from './proxy.ts';
 import { ServerState } from './server-state.ts';
 import { SnapshotStore } from './snapshot.ts';
