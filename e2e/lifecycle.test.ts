@@ -123,6 +123,7 @@ describe('validate and usage', () => {
   it('exits 0 on the bundled example config', () => {
     const r = spawnSync(WAYPOINT, ['validate', '--config', join(ROOT, 'examples', 'demo')], { encoding: 'utf8', timeout: 20_000 });
     expect(r.stdout).toMatch(/^ok: 3 files, 0 warnings$/m);
+    expect(r.stdout).toContain('status: HTTPRoute/default/echo-ingress parent Gateway/default/demo: Accepted=True, ResolvedRefs=True');
     expect(r.status).toBe(0);
   });
 
@@ -138,6 +139,18 @@ describe('validate and usage', () => {
         `${file}:17:1 a document must be a mapping (a Kubernetes object), not a list`,
         '3 errors, 0 warnings in 1 file: the config would be rejected',
       ]);
+    } finally {
+      bad.remove();
+    }
+  });
+
+  it('prints route status with the Gateway API reason when a parent refuses a route or a backend is missing', () => {
+    const bad = new ConfigDir();
+    try {
+      bad.write('routes.yaml', 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: r }\nspec:\n  parentRefs: [{ name: no-such-gateway }]\n  rules: [{ backendRefs: [{ name: missing, port: 80 }] }]\n');
+      const r = spawnSync(WAYPOINT, ['validate', '--config', bad.path], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('status: HTTPRoute/default/r parent Gateway/default/no-such-gateway: Accepted=False (NoMatchingParent), ResolvedRefs=False (BackendNotFound)');
     } finally {
       bad.remove();
     }

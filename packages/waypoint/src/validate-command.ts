@@ -9,6 +9,15 @@ export function validateCommand(configPaths: string[], namespace: string, write:
     (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col),
   );
   for (const d of all) write(formatDiagnostic(d));
+  // Route status as a controller would write it back: one line per route and parent.
+  for (const route of result.ir?.httpRoutes ?? []) {
+    for (const st of route.status) {
+      const p = st.parentRef;
+      const parent = `${p.kind === 'Service' ? 'Service' : p.kind}/${p.namespace}/${p.name}${p.sectionName ? `/${p.sectionName}` : ''}${p.port ? `:${p.port}` : ''}`;
+      const conditions = st.conditions.map((c) => `${c.type}=${c.status}${c.status === 'True' ? '' : ` (${c.reason})`}`).join(', ');
+      write(`status: HTTPRoute/${route.namespace}/${route.name} parent ${parent}: ${conditions}`);
+    }
+  }
   const errors = all.filter((d) => d.severity === 'error').length;
   const warnings = all.filter((d) => d.severity === 'warning').length;
   const files = read.files.length;
