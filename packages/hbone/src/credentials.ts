@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { formatSpiffeId, spiffeIdOf, type SpiffeId } from './identity.ts';
 
 export interface CredentialPaths {
@@ -67,10 +67,6 @@ export function describeCredentials(c: Credentials): string {
 /** TLS options every HBONE endpoint uses: TLS 1.3 only, ALPN h2, mutual authentication against the bundle. */
 export function tlsOptions(c: Credentials): SecureContextOptions & { minVersion: 'TLSv1.3'; maxVersion: 'TLSv1.3'; ALPNProtocols: string[] } {
   return { cert: c.cert, key: c.key, ca: c.ca, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ALPNProtocols: ['h2'] };
-}
-
-export function secureContext(c: Credentials): SecureContext {
-  return createSecureContext(tlsOptions(c));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { formatDiagnostic, loadConfig, type ConfigIR, type Diagnostic } from '@waypoint/config';
+import { loadConfig, type ConfigIR, type Diagnostic } from '@waypoint/config';
 import { Router } from '@waypoint/routing';
 import { readConfig } from './config-files.ts';
 
@@ -72,8 +72,4 @@ export class SnapshotStore {
     this.lastRejection = { at: new Date(), diagnostics };
     return { ok: false, diagnostics };
   }
-}
-
-export function describeDiagnostics(diagnostics: readonly Diagnostic[]): string[] {
-  return diagnostics.map(formatDiagnostic);
 }
