@@ -241,13 +241,14 @@ export class Proxy {
   /** HTTP/2 (h2c) to the endpoint, trailers included (gRPC), on a session shared by all its requests. */
   #forwardH2(ex: Exchange, upstream: UpstreamEndpoint, path: string, host: string | undefined, flat: string[], hasBody: boolean): void {
     const { req, res, log } = ex;
-    const headers: OutgoingHttpHeaders = { ':method': req.method ?? 'GET', ':path': path, ':scheme': 'http', ':authority': host ?? endpointKey(upstream.address, upstream.port) };
-    for (let i = 0; i < flat.length; i += 2) {
-      const name = flat[i]!.toLowerCase();
-      if (name === 'host') continue;
-      const prev = headers[name];
-      headers[name] = prev === undefined ? flat[i + 1]! : Array.isArray(prev) ? [...prev, flat[i + 1]!] : [String(prev), flat[i + 1]!];
-    }
+    const headers: OutgoingHttpHeaders = {
+      ...headerObject(flat),
+      ':method': req.method ?? 'GET',
+      ':path': path,
+      ':scheme': 'http',
+      ':authority': host ?? endpointKey(upstream.address, upstream.port),
+    };
+    delete headers.host; // HTTP/2 carries it as :authority
     this.#deps.h2.session(upstream).then(
       (session) => {
         if (ex.done) return;

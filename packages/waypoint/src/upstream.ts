@@ -2,6 +2,7 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { formatSpiffeId, type HboneClient } from '@waypoint/hbone';
 import type { EndpointIR } from '@waypoint/config';
+import { endpointKey } from './upstream-pools.ts';
 
 /** One upstream endpoint, and the identity it must prove when reached over HBONE. */
 export interface UpstreamEndpoint {
@@ -38,7 +39,7 @@ export function hboneTransport(client: HboneClient, hbonePort: number): Upstream
       client.open({
         address: ep.address,
         port: hbonePort,
-        authority: ep.address.includes(':') ? `[${ep.address}]:${ep.port}` : `${ep.address}:${ep.port}`,
+        authority: endpointKey(ep.address, ep.port),
         ...(ep.identity ? { expectedIdentity: ep.identity } : {}),
       }),
   };
