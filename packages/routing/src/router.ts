@@ -68,6 +68,8 @@ export class Router {
   readonly #gateways = new Map<number, VirtualHosts>();
   readonly #servicesByIp = new Map<string, ServiceIR>();
   readonly #workloadsByIp = new Map<string, Omit<EndpointIR, 'port' | 'ready'>>();
+  /** `ip:port` of an endpoint → its Service port's appProtocol (or name): a workload port's protocol. */
+  readonly #workloadProtocols = new Map<string, string>();
 
   constructor(ir: ConfigIR, options: RouterOptions) {
     for (const pod of ir.pods) {
@@ -76,7 +78,11 @@ export class Router {
     for (const svc of ir.services) {
       for (const ip of svc.clusterIPs) this.#servicesByIp.set(ip, svc);
       for (const port of svc.ports) {
-        for (const e of port.endpoints) if (!this.#workloadsByIp.has(e.address)) this.#workloadsByIp.set(e.address, { address: e.address, ...(e.pod ? { pod: e.pod } : {}), ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}) });
+        for (const e of port.endpoints) {
+          if (!this.#workloadsByIp.has(e.address)) this.#workloadsByIp.set(e.address, { address: e.address, ...(e.pod ? { pod: e.pod } : {}), ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}) });
+          const key = `${e.address}:${e.port}`;
+          if (!this.#workloadProtocols.has(key)) this.#workloadProtocols.set(key, port.appProtocol ?? port.name);
+        }
       }
       for (const name of hostAliases(svc, options.namespace)) this.#servicesByHost.set(name, svc);
       for (const port of svc.ports) {
@@ -144,16 +150,9 @@ export class Router {
     if (svc) return { kind: 'service', service: svc, port: svc.ports.find((p) => p.port === port) };
     const w = this.#workloadsByIp.get(ip);
     if (!w) return undefined;
-    // A workload's port protocol comes from any Service port that targets it there.
-    const appProtocol = this.#workloadAppProtocol(ip, port);
+    // A workload's port protocol comes from the first Service port that targets it there.
+    const appProtocol = this.#workloadProtocols.get(`${ip}:${port}`);
     return { kind: 'workload', address: ip, ...(w.pod ? { pod: w.pod } : {}), ...(w.serviceAccount ? { serviceAccount: w.serviceAccount } : {}), ...(appProtocol ? { appProtocol } : {}) };
-  }
-
-  #workloadAppProtocol(ip: string, port: number): string | undefined {
-    for (const t of this.#targets.values()) {
-      if (t.port.endpoints.some((e) => e.address === ip && e.port === port)) return t.port.appProtocol ?? t.port.name;
-    }
-    return undefined;
   }
 
   /** A Service port's target (its endpoints and cluster name). */
