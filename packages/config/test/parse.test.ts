@@ -36,4 +36,28 @@ describe('malformed YAML is reported with file, line and column, and nothing loa
     const r = load('apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Namespace\n    metadata: { name: team-a }\n');
     expect(Object.keys(r.ir!.namespaces)).toEqual(['team-a']);
   });
+
+  it('locates a warning in a valid file after empty documents and comments', () => {
+    const r = load('# header\n---\n---\n# only a comment\n---\napiVersion: v1\nkind: Service\nmetadata: { name: lonely }\nspec: { ports: [{ port: 80 }] }\n');
+    expect(r.ir).toBeDefined();
+    expect(r.lines).toEqual([
+      'config.yaml:6:1 warning: Service/default/lonely: no EndpointSlice names this Service (label kubernetes.io/service-name); requests to it get 503 no healthy upstream',
+    ]);
+  });
+
+  it('reads YAML 1.2: yes/on stay strings, timestamps stay strings', () => {
+    const r = load('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  creationTimestamp: 2026-01-01T00:00:00Z\n  labels: { a: yes, b: on, c: "0x1F" }\n');
+    expect(r.ir!.namespaces['team-a']).toMatchObject({ a: 'yes', b: 'on', c: '0x1F' });
+  });
+
+  it('expands anchors and aliases, but bounds them (a billion laughs is an error, not an outage)', () => {
+    const ok = load('apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: { name: team-a, labels: &l { tier: web } }\n- apiVersion: v1\n  kind: Namespace\n  metadata: { name: team-b, labels: *l }\n');
+    expect(ok.lines).toEqual([]);
+    expect(ok.ir!.namespaces).toMatchObject({ 'team-a': { tier: 'web' }, 'team-b': { tier: 'web' } });
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    const bomb = load(`apiVersion: v1\nkind: ConfigMap\nmetadata: { name: lol }\ndata:\n  ${laughs.join('\n  ')}\n`);
+    expect(bomb.ir).toBeUndefined();
+    expect(bomb.lines.join('\n')).toMatch(/invalid YAML: .*[Ee]xcessive alias count/);
+  });
 });

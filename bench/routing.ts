@@ -1,0 +1,174 @@
+/**
+ * Route-table benchmark: compiles a generated config of HTTPRoutes over Services and times route decisions.
+ *
+ *   node bench/routing.ts [--routes 5000] [--services 500] [--runs 5] [--decisions 200000] [--out FILE.md]
+ *
+ * Compile time is measured in two parts: loading (YAML parse, schema validation, translation to the IR)
+ * and building the Router (sorting and compiling every table). A decision is `Router.routePlain` for a
+ * request whose Host names a Service, as the plain listener calls it: host lookup, the Service port's
+ * table in precedence order, the matching rule and its weighted backend. Decisions are timed in batches
+ * of 100 (the clock's own cost would otherwise dominate), and the median per-decision time over batches
+ * is reported, the median over runs of that. One process, one core.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig, type ConfigText } from '../packages/config/src/index.ts';
+import { Router, type RouteRequest } from '../packages/routing/src/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    routes: { type: 'string', default: '5000' },
+    services: { type: 'string', default: '500' },
+    runs: { type: 'string', default: '5' },
+    decisions: { type: 'string', default: '200000' },
+    out: { type: 'string' },
+  },
+});
+const ROUTES = Number(values.routes);
+const SERVICES = Number(values.services);
+const RUNS = Number(values.runs);
+const DECISIONS = Number(values.decisions);
+const BATCH = 100;
+
+/** Deterministic pseudo-random numbers, so every run decides the same requests. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+function generateConfig(): ConfigText {
+  const docs: string[] = [];
+  for (let s = 0; s < SERVICES; s++) {
+    const ip = `10.${96 + (s >> 16)}.${(s >> 8) & 255}.${s & 255}`;
+    docs.push(`apiVersion: v1
+kind: Service
+metadata: { name: svc-${s}, namespace: default }
+spec: { clusterIP: ${ip}, ports: [{ name: http, port: 80, targetPort: 8080 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: svc-${s}-a, namespace: default, labels: { kubernetes.io/service-name: svc-${s} } }
+addressType: IPv4
+ports: [{ name: http, port: 8080 }]
+endpoints: [{ addresses: [10.1.${s >> 8}.${s & 255}] }, { addresses: [10.2.${s >> 8}.${s & 255}] }]`);
+  }
+  // Each route attaches to one Service and has four rules of the kinds real configs have: an exact path,
+  // a prefix with a header match, a prefix with a query match and a method, and a regular expression, with
+  // a 90/10 weighted split on the prefix rule.
+  for (let r = 0; r < ROUTES; r++) {
+    const s = r % SERVICES;
+    const other = (s + 1) % SERVICES;
+    docs.push(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: route-${r}, namespace: default, creationTimestamp: "2026-01-01T00:00:${String(r % 60).padStart(2, '0')}Z" }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: svc-${s}, port: 80 }]
+  rules:
+  - matches: [{ path: { type: Exact, value: /api/r${r}/status } }]
+    backendRefs: [{ name: svc-${s}, port: 80 }]
+  - matches: [{ path: { type: PathPrefix, value: /api/r${r}/items }, headers: [{ name: x-version, value: v${r % 3} }] }]
+    backendRefs: [{ name: svc-${s}, port: 80, weight: 90 }, { name: svc-${other}, port: 80, weight: 10 }]
+  - matches: [{ path: { type: PathPrefix, value: /api/r${r} }, method: POST, queryParams: [{ name: debug, value: "1" }] }]
+    filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-route, value: r${r} }] } }]
+    backendRefs: [{ name: svc-${other}, port: 80 }]
+  - matches: [{ path: { type: RegularExpression, value: "/v[0-9]+/r${r}/[a-z]+" } }]
+    backendRefs: [{ name: svc-${s}, port: 80 }]`);
+  }
+  return { file: 'generated.yaml', text: docs.join('\n---\n') };
+}
+
+/** A mix of requests: every rule kind, plus misses that scan a whole table. */
+function generateRequests(n: number): { host: string; req: RouteRequest }[] {
+  const rand = lcg(42);
+  const routesPerService = Math.ceil(ROUTES / SERVICES);
+  const out: { host: string; req: RouteRequest }[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = Math.floor(rand() * SERVICES);
+    const r = s + SERVICES * Math.floor(rand() * routesPerService);
+    const host = `svc-${s}.default.svc.cluster.local`;
+    const kind = Math.floor(rand() * 5);
+    const headers: Record<string, string> = { host, 'user-agent': 'bench', accept: '*/*', 'x-version': `v${r % 3}` };
+    const req: RouteRequest =
+      kind === 0
+        ? { method: 'GET', path: `/api/r${r}/status`, query: '', headers }
+        : kind === 1
+          ? { method: 'GET', path: `/api/r${r}/items/42`, query: '', headers }
+          : kind === 2
+            ? { method: 'POST', path: `/api/r${r}/orders`, query: 'debug=1&x=2', headers }
+            : kind === 3
+              ? { method: 'GET', path: `/v2/r${r}/reviews`, query: '', headers }
+              : { method: 'GET', path: `/unrouted/${i}`, query: '', headers };
+    out.push({ host, req });
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const config = generateConfig();
+const requests = generateRequests(10_000);
+const loadMs: number[] = [];
+const buildMs: number[] = [];
+const decisionNs: number[] = [];
+const p99Ns: number[] = [];
+let outcome: Record<string, number> = {};
+
+for (let run = 0; run < RUNS; run++) {
+  let t = performance.now();
+  const loaded = loadConfig([config], { defaultNamespace: 'default' });
+  loadMs.push(performance.now() - t);
+  if (!loaded.ir) throw new Error(`generated config is invalid: ${JSON.stringify(loaded.diagnostics.slice(0, 3))}`);
+  t = performance.now();
+  const router = new Router(loaded.ir, { namespace: 'default' });
+  buildMs.push(performance.now() - t);
+
+  // Warm-up, and a tally of outcomes so that the mix is visible (and a broken table cannot go unnoticed).
+  outcome = {};
+  for (const { host, req } of requests) {
+    const d = router.routePlain(80, host, req);
+    const key = d.kind === 'local' ? `local ${d.status}` : d.kind;
+    outcome[key] = (outcome[key] ?? 0) + 1;
+  }
+  const batches: number[] = [];
+  let sink = 0;
+  for (let done = 0; done < DECISIONS; done += BATCH) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < BATCH; i++) {
+      const { host, req } = requests[(done + i) % requests.length]!;
+      sink += router.routePlain(80, host, req).routeName.length;
+    }
+    batches.push(Number(process.hrtime.bigint() - start) / BATCH);
+  }
+  if (sink === 0) throw new Error('no decision was made');
+  decisionNs.push(median(batches));
+  batches.sort((a, b) => a - b);
+  p99Ns.push(batches[Math.floor(batches.length * 0.99)]!);
+}
+
+const routeCount = ROUTES;
+const lines = [
+  `# Route table benchmark — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Command: \`node bench/routing.ts --routes ${ROUTES} --services ${SERVICES} --runs ${RUNS} --decisions ${DECISIONS}\``,
+  '',
+  `Node ${process.version}, ${process.arch}; one process, one core. ${routeCount} HTTPRoutes (4 rules each: Exact path, PathPrefix + header,`,
+  `PathPrefix + method + query param with a header modifier, RegularExpression) attached to ${SERVICES} Services (mesh parents),`,
+  `${(config.text.length / 1024 / 1024).toFixed(1)} MiB of YAML. Requests: ${Object.entries(outcome)
+    .map(([k, v]) => `${k} ${((v / requests.length) * 100).toFixed(0)}%`)
+    .join(', ')} (misses scan their Service's whole table).`,
+  '',
+  '| figure | median of runs | runs |',
+  '|---|---|---|',
+  `| load: parse + validate + translate (ms) | ${median(loadMs).toFixed(0)} | ${loadMs.map((x) => x.toFixed(0)).join(', ')} |`,
+  `| compile: build the Router (ms) | ${median(buildMs).toFixed(0)} | ${buildMs.map((x) => x.toFixed(0)).join(', ')} |`,
+  `| route decision, median (µs) | ${(median(decisionNs) / 1000).toFixed(3)} | ${decisionNs.map((x) => (x / 1000).toFixed(3)).join(', ')} |`,
+  `| route decision, p99 of batches (µs) | ${(median(p99Ns) / 1000).toFixed(3)} | ${p99Ns.map((x) => (x / 1000).toFixed(3)).join(', ')} |`,
+  '',
+];
+const text = lines.join('\n');
+process.stdout.write(`${text}\n`);
+if (values.out) writeFileSync(values.out, text);
