@@ -17,13 +17,20 @@ function pathTest(path: HttpMatchIR['path']): ValueTest {
     case 'RegularExpression':
       return valueTest('RegularExpression', path.value);
     case 'PathPrefix': {
-      // Element-wise prefix: /abc matches /abc, /abc/ and /abc/def but not /abcd; a trailing slash is ignored.
-      const prefix = path.value.length > 1 ? path.value.replace(/\/+$/, '') : path.value;
-      if (prefix === '/' || prefix === '') return () => true;
+      const prefix = normalizedPrefix(path.value);
+      if (prefix === '') return () => true;
       const withSlash = `${prefix}/`;
       return (p) => p === prefix || p.startsWith(withSlash);
     }
   }
+}
+
+/**
+ * A PathPrefix value as it matches: element-wise, so /abc matches /abc, /abc/ and /abc/def but not /abcd,
+ * and a trailing slash is ignored. '' for a prefix that matches every path.
+ */
+export function normalizedPrefix(value: string): string {
+  return value.replace(/\/+$/, '');
 }
 
 /** One HTTPRoute match, compiled: every condition must hold. */
@@ -45,8 +52,12 @@ export class CompiledMatch {
   }
 
   matches(req: RouteRequest, query: QueryView): boolean {
+    return this.#path(req.path) && this.matchesBesidesPath(req, query);
+  }
+
+  /** Every condition except the path: for callers that found this match by its path already. */
+  matchesBesidesPath(req: RouteRequest, query: QueryView): boolean {
     if (this.#method !== undefined && req.method !== this.#method) return false;
-    if (!this.#path(req.path)) return false;
     for (const h of this.#headers) {
       const v = headerValue(req.headers, h.name);
       if (v === undefined || !h.test(v)) return false;

@@ -4,6 +4,7 @@ import { portProtocol } from './protocols.ts';
 import { NO_ROUTE, type Direct, type RouteDecision, type ServiceTarget } from './decision.ts';
 import type { RouteRequest } from './request.ts';
 import { RouteTable, type RuleRef } from './table.ts';
+import { asciiLower, HASH_START, hashStep, StringTable } from './string-table.ts';
 
 export interface RouterOptions {
   /** Namespace that short Service names (`reviews`) resolve against. */
@@ -63,8 +64,9 @@ class VirtualHosts {
 /** All routing decisions for one config snapshot: immutable except for load-balancer state. */
 export class Router {
   readonly #targets = new Map<string, ServiceTarget>();
-  readonly #servicesByHost = new Map<string, ServiceIR>();
-  readonly #mesh = new Map<string, MeshPort>();
+  /** Every DNS name and clusterIP of a Service (lower case) → the Service. */
+  readonly #servicesByHost = new StringTable<ServiceIR>();
+  readonly #mesh = new Map<ServiceIR, Map<number, MeshPort>>();
   readonly #gateways = new Map<number, VirtualHosts>();
   readonly #servicesByIp = new Map<string, ServiceIR>();
   readonly #workloadsByIp = new Map<string, Omit<EndpointIR, 'port' | 'ready'>>();
@@ -109,7 +111,9 @@ export class Router {
           if (attached) route.rules.forEach((_, ruleIndex) => rules.push({ route, ruleIndex }));
         }
         const target = lookup(svc.key, port.port)!;
-        this.#mesh.set(`${svc.key}:${port.port}`, {
+        let ports = this.#mesh.get(svc);
+        if (!ports) this.#mesh.set(svc, (ports = new Map()));
+        ports.set(port.port, {
           table: rules.length ? new RouteTable(rules, lookup) : undefined,
           fallback: { kind: 'forward', target, routeName: 'default' },
         });
@@ -182,7 +186,7 @@ export class Router {
 
   /** Mesh routing for a request addressed to a Service port. */
   routeMesh(service: ServiceIR, port: number, req: RouteRequest): RouteDecision {
-    const mesh = this.#mesh.get(`${service.key}:${port}`);
+    const mesh = this.#mesh.get(service)?.get(port);
     if (!mesh) return NO_ROUTE;
     return mesh.table ? mesh.table.decide(req) : mesh.fallback;
   }
@@ -195,11 +199,42 @@ export class Router {
 
   /** The plain HTTP listener's rule: a Host naming a Service gets mesh routing, anything else Gateway routing. */
   routePlain(gatewayPort: number, host: string | undefined, req: RouteRequest): RouteDecision {
+    // The common Host, `name` or `name:port`, is looked up in place; anything else (IPv6) takes parseHost.
+    if (host && host.charCodeAt(0) !== 91 /* '[' */) {
+      let h = HASH_START;
+      let end = host.length;
+      for (let i = 0; i < host.length; i++) {
+        const c = host.charCodeAt(i);
+        if (c === 58 /* ':' */) {
+          end = i;
+          break;
+        }
+        h = hashStep(h, asciiLower(c));
+      }
+      const svc = this.#servicesByHost.getRangeLower(host, 0, end, h);
+      if (svc) {
+        if (end === host.length) return this.routeMesh(svc, 80, req);
+        const port = parsePort(host, end + 1);
+        if (port !== undefined) return this.routeMesh(svc, port, req);
+      }
+    }
     const { name, port } = parseHost(host);
     const svc = this.#servicesByHost.get(name);
     if (svc) return this.routeMesh(svc, port ?? 80, req);
     return this.routeGateway(gatewayPort, name, req);
   }
+}
+
+/** The decimal port at `s[start..]`, or undefined unless it is all digits and 1–65535. */
+function parsePort(s: string, start: number): number | undefined {
+  if (start >= s.length || s.length - start > 5) return undefined;
+  let port = 0;
+  for (let i = start; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    port = port * 10 + d;
+  }
+  return port > 0 && port < 65536 ? port : undefined;
 }
 
 function hostAliases(svc: ServiceIR, localNamespace: string): string[] {

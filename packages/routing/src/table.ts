@@ -1,8 +1,9 @@
 import type { BackendIR, HttpRouteIR } from '@waypoint/config';
 import { localReply, NO_ROUTE, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
-import { CompiledMatch } from './match.ts';
+import { CompiledMatch, normalizedPrefix } from './match.ts';
 import { compareMatches, compareRoutes } from './precedence.ts';
 import { QueryView, type RouteRequest } from './request.ts';
+import { HASH_START, hashStep, StringTable } from './string-table.ts';
 
 /** Weighted choice among a rule's backends, each already resolved to a decision. */
 class WeightedBackends {
@@ -26,9 +27,14 @@ class WeightedBackends {
 }
 
 interface Entry {
+  /** Position in precedence order: of two matching entries, the lower index wins. */
+  index: number;
   match: CompiledMatch;
   backends: WeightedBackends;
 }
+
+/** Entries of one path value, in precedence order. */
+type Bucket = Entry[];
 
 export interface RuleRef {
   route: HttpRouteIR;
@@ -38,10 +44,26 @@ export interface RuleRef {
 /** Resolves a service backend to its target; returns undefined when the Service or port is gone. */
 export type TargetLookup = (service: string, port: number) => ServiceTarget | undefined;
 
-/** The routes of one parent (a Service port, or a Gateway virtual host), in precedence order. */
+/**
+ * The routes of one parent (a Service port, or a Gateway virtual host), in precedence order.
+ *
+ * A decision must equal a scan of every match in precedence order, taking the first that holds; it is
+ * found without the scan, in one walk over the path's characters. Exact paths are looked up by the whole
+ * path, and precede everything else. PathPrefix matches are looked up by each element prefix of the path
+ * (at each '/', and only at lengths some prefix has), each bucket in precedence order; the lowest index
+ * that holds wins. Regular expressions come last in precedence, so they are tried, in order, only when
+ * nothing else matched.
+ */
 export class RouteTable {
-  readonly #entries: Entry[];
+  readonly #size: number;
   readonly #usesQuery: boolean;
+  readonly #exact = new StringTable<Bucket>();
+  readonly #prefix = new StringTable<Bucket>();
+  /** prefixLength[n] is 1 when some (normalised, non-empty) prefix in #prefix is n characters long. */
+  readonly #prefixLength: Uint8Array;
+  /** Prefixes that match every path ('/'). */
+  readonly #everyPath: Bucket = [];
+  readonly #regex: Bucket = [];
 
   constructor(rules: readonly RuleRef[], lookup: TargetLookup) {
     const flat: { route: HttpRouteIR; ruleIndex: number; matchIndex: number }[] = [];
@@ -50,48 +72,110 @@ export class RouteTable {
       route.rules[ruleIndex]!.matches.forEach((_, matchIndex) => flat.push({ route, ruleIndex, matchIndex }));
     }
     flat.sort((a, b) => compareMatches(a.route.rules[a.ruleIndex]!.matches[a.matchIndex]!, b.route.rules[b.ruleIndex]!.matches[b.matchIndex]!));
-    this.#entries = flat.map(({ route, ruleIndex, matchIndex }) => {
+    const lengths = new Set<number>();
+    let usesQuery = false;
+    flat.forEach(({ route, ruleIndex, matchIndex }, index) => {
       const rule = route.rules[ruleIndex]!;
       const match = rule.matches[matchIndex]!;
-      const routeName = `${route.namespace}.${route.name}.${ruleIndex}.${matchIndex}`;
-      const matchedPrefix = match.path.type === 'PathPrefix' ? match.path.value : undefined;
-      const { redirect, requestHeaders, responseHeaders, rewrite } = rule.filters;
-      if (redirect) {
-        const decision: Redirect = { kind: 'redirect', redirect, routeName, ...(matchedPrefix ? { matchedPrefix } : {}) };
-        return { match: new CompiledMatch(match), backends: new WeightedBackends([{ decision, weight: 1 }], NO_ROUTE) };
+      const entry: Entry = { index, match: new CompiledMatch(match), backends: ruleBackends(route, ruleIndex, matchIndex, lookup) };
+      usesQuery ||= entry.match.usesQuery;
+      const { type, value } = match.path;
+      if (type === 'Exact') bucketFor(this.#exact, value).push(entry);
+      else if (type === 'RegularExpression') this.#regex.push(entry);
+      else {
+        const prefix = normalizedPrefix(value);
+        if (prefix === '') this.#everyPath.push(entry);
+        else {
+          bucketFor(this.#prefix, prefix).push(entry);
+          lengths.add(prefix.length);
+        }
       }
-      // A URLRewrite hostname is one more header to set, so it is folded into the request modifier here.
-      const headers = rewrite?.hostname
-        ? { set: [...(requestHeaders?.set ?? []).filter((h) => h.name !== 'host'), { name: 'host', value: rewrite.hostname }], add: requestHeaders?.add ?? [], remove: requestHeaders?.remove ?? [] }
-        : requestHeaders;
-      const timeoutMs = rule.timeoutMs;
-      const actions: RuleActions | undefined =
-        headers || responseHeaders || rewrite || timeoutMs
-          ? {
-              ...(headers ? { requestHeaders: headers } : {}),
-              ...(responseHeaders ? { responseHeaders } : {}),
-              ...(rewrite ? { rewrite } : {}),
-              ...(matchedPrefix ? { matchedPrefix } : {}),
-              ...(timeoutMs ? { timeoutMs } : {}),
-            }
-          : undefined;
-      const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions), weight: b.weight }));
-      // A rule with no backends, or only zero weights, answers 500 (Gateway API; Istio does the same).
-      const allZero = localReply(500, '', 'NC', 'cluster_not_found', routeName);
-      return { match: new CompiledMatch(match), backends: new WeightedBackends(choices, allZero) };
     });
-    this.#usesQuery = this.#entries.some((e) => e.match.usesQuery);
+    this.#size = flat.length;
+    this.#usesQuery = usesQuery;
+    this.#prefixLength = new Uint8Array(Math.max(0, ...lengths) + 1);
+    for (const n of lengths) this.#prefixLength[n] = 1;
   }
 
   get size(): number {
-    return this.#entries.length;
+    return this.#size;
   }
 
   decide(req: RouteRequest): RouteDecision {
     const query = this.#usesQuery ? new QueryView(req.query) : EMPTY_QUERY;
-    for (const e of this.#entries) if (e.match.matches(req, query)) return e.backends.pick();
+    const path = req.path;
+    const n = path.length;
+    const lengths = this.#prefixLength;
+    const longest = lengths.length - 1;
+    let best: Entry | undefined;
+    let h = HASH_START;
+    for (let i = 0; i < n; i++) {
+      const c = path.charCodeAt(i);
+      // At a '/', h is the hash of the element prefix before it.
+      if (c === 47 && i > 0 && i <= longest && lengths[i] === 1) {
+        const bucket = this.#prefix.getRange(path, 0, i, h);
+        if (bucket) best = firstHolding(bucket, req, query, best);
+      }
+      h = hashStep(h, c);
+    }
+    const exact = this.#exact.getRange(path, 0, n, h);
+    if (exact) for (const e of exact) if (e.match.matchesBesidesPath(req, query)) return e.backends.pick();
+    if (n <= longest && lengths[n] === 1) {
+      const bucket = this.#prefix.getRange(path, 0, n, h);
+      if (bucket) best = firstHolding(bucket, req, query, best);
+    }
+    best = firstHolding(this.#everyPath, req, query, best);
+    if (best) return best.backends.pick();
+    for (const e of this.#regex) if (e.match.matches(req, query)) return e.backends.pick();
     return NO_ROUTE;
   }
+}
+
+/** The first entry of `bucket` that holds, if it precedes `best`; else `best`. */
+function firstHolding(bucket: Bucket, req: RouteRequest, query: QueryView, best: Entry | undefined): Entry | undefined {
+  for (const e of bucket) {
+    if (best && e.index > best.index) return best;
+    if (e.match.matchesBesidesPath(req, query)) return e;
+  }
+  return best;
+}
+
+function bucketFor(table: StringTable<Bucket>, key: string): Bucket {
+  let bucket = table.get(key);
+  if (!bucket) table.set(key, (bucket = []));
+  return bucket;
+}
+
+/** What one match of a rule leads to: its filters applied to each weighted backend. */
+function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number, lookup: TargetLookup): WeightedBackends {
+  const rule = route.rules[ruleIndex]!;
+  const match = rule.matches[matchIndex]!;
+  const routeName = `${route.namespace}.${route.name}.${ruleIndex}.${matchIndex}`;
+  const matchedPrefix = match.path.type === 'PathPrefix' ? match.path.value : undefined;
+  const { redirect, requestHeaders, responseHeaders, rewrite } = rule.filters;
+  if (redirect) {
+    const decision: Redirect = { kind: 'redirect', redirect, routeName, ...(matchedPrefix ? { matchedPrefix } : {}) };
+    return new WeightedBackends([{ decision, weight: 1 }], NO_ROUTE);
+  }
+  // A URLRewrite hostname is one more header to set, so it is folded into the request modifier here.
+  const headers = rewrite?.hostname
+    ? { set: [...(requestHeaders?.set ?? []).filter((h) => h.name !== 'host'), { name: 'host', value: rewrite.hostname }], add: requestHeaders?.add ?? [], remove: requestHeaders?.remove ?? [] }
+    : requestHeaders;
+  const timeoutMs = rule.timeoutMs;
+  const actions: RuleActions | undefined =
+    headers || responseHeaders || rewrite || timeoutMs
+      ? {
+          ...(headers ? { requestHeaders: headers } : {}),
+          ...(responseHeaders ? { responseHeaders } : {}),
+          ...(rewrite ? { rewrite } : {}),
+          ...(matchedPrefix ? { matchedPrefix } : {}),
+          ...(timeoutMs ? { timeoutMs } : {}),
+        }
+      : undefined;
+  const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions), weight: b.weight }));
+  // A rule with no backends, or only zero weights, answers 500 (Gateway API; Istio does the same).
+  const allZero = localReply(500, '', 'NC', 'cluster_not_found', routeName);
+  return new WeightedBackends(choices, allZero);
 }
 
 const EMPTY_QUERY = new QueryView('');
