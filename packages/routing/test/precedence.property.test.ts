@@ -47,4 +47,67 @@ describe('precedence invariants', () => {
       { numRuns: 500 },
     );
   });
+
+  it('the indexed table decides as a scan of every match in precedence order would', () => {
+    type M = { type: 'Exact' | 'PathPrefix' | 'RegularExpression'; value: string; header?: string; method?: string };
+    const prefixValue = fc.oneof(path, path.map((p) => `${p}/`), fc.constant('/'));
+    const m: fc.Arbitrary<M> = fc.record(
+      {
+        type: fc.constantFrom('Exact', 'PathPrefix', 'RegularExpression'),
+        value: prefixValue,
+        header: fc.constantFrom('1', '2'),
+        method: fc.constantFrom('GET', 'POST'),
+      },
+      { requiredKeys: ['type', 'value'] },
+    );
+    // A route: a creation second (ties broken by name) and rules of one or two matches each.
+    const route = fc.record({ second: fc.integer({ min: 0, max: 3 }), rules: fc.array(fc.array(m, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 3 }) });
+    const probe = fc.record({ path: fc.oneof(path, path.map((p) => `${p}/`)), method: fc.constantFrom('GET', 'POST'), header: fc.constantFrom('1', '2', undefined) });
+    const regexFor = (v: string) => `${v}(/[a-z0-9]+)?`;
+    const holds = (x: M, req: { path: string; method: string; header: string | undefined }) => {
+      if (x.method && x.method !== req.method) return false;
+      if (x.header && x.header !== req.header) return false;
+      if (x.type === 'Exact') return req.path === x.value;
+      if (x.type === 'RegularExpression') return new RegExp(`^(?:${regexFor(x.value)})$`).test(req.path);
+      const prefix = x.value.replace(/\/+$/, '');
+      return prefix === '' || req.path === prefix || req.path.startsWith(`${prefix}/`);
+    };
+    const rank = { Exact: 3, PathPrefix: 2, RegularExpression: 1 };
+    fc.assert(
+      fc.property(fc.array(route, { minLength: 1, maxLength: 4 }), fc.array(probe, { minLength: 1, maxLength: 8 }), (routes, probes) => {
+        const yaml = routes.map((r, i) =>
+          httpRoute(
+            `r${i}`,
+            `{ parentRefs: [{ group: "", kind: Service, name: t0 }], rules: [${r.rules
+              .map(
+                (matches) =>
+                  `{ matches: [${matches
+                    .map((x) => `{ path: { type: ${x.type}, value: "${x.type === 'RegularExpression' ? regexFor(x.value) : x.value}" }${x.method ? `, method: ${x.method}` : ''}${x.header ? `, headers: [{ name: x-h, value: "${x.header}" }]` : ''} }`)
+                    .join(', ')}], backendRefs: [{ name: t1, port: 80 }] }`,
+              )
+              .join(', ')}] }`,
+            `, creationTimestamp: "2026-01-01T00:00:0${r.second}Z"`,
+          ),
+        );
+        const table = router(...services, ...yaml);
+        // The reference: every match, in route order (oldest, then name), rule and match order, stably sorted by precedence.
+        const all = routes
+          .flatMap((r, i) => r.rules.flatMap((matches, ri) => matches.map((x, mi) => ({ x, second: r.second, name: `r${i}`, routeName: `default.r${i}.${ri}.${mi}` }))))
+          .sort((a, b) => a.second - b.second || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .sort(
+            (a, b) =>
+              rank[b.x.type] - rank[a.x.type] ||
+              (b.x.type === 'RegularExpression' ? regexFor(b.x.value) : b.x.value).length - (a.x.type === 'RegularExpression' ? regexFor(a.x.value) : a.x.value).length ||
+              Number(!!b.x.method) - Number(!!a.x.method) ||
+              Number(!!b.x.header) - Number(!!a.x.header),
+          );
+        for (const p of probes) {
+          const expected = all.find((e) => holds(e.x, p))?.routeName ?? '-';
+          const d = table.routePlain(80, 't0', request(p.path, { method: p.method, headers: p.header ? { 'x-h': p.header } : {} }));
+          expect(d.routeName, `${p.method} ${p.path} x-h=${p.header}`).toBe(expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
