@@ -76,11 +76,11 @@ describe("Envoy's local replies", () => {
     }
   });
 
-  it('503 connection failure (UF) when the endpoint refuses the connection', async () => {
+  it('503 connection failure (UF) when the endpoint refuses the connection, after the default 2 retries (URX)', async () => {
     const r = await send(`${wp.base}/uf`, { headers: { host: 'refused' } });
     expect(r.status).toBe(503);
-    expect(r.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: connection failure');
-    expect(await accessLogFor('/uf')).toMatchObject({ response_flags: 'UF', upstream_host: `127.0.0.1:${closedPort}` });
+    expect(r.body).toBe('upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure');
+    expect(await accessLogFor('/uf')).toMatchObject({ response_flags: 'UF,URX', upstream_host: `127.0.0.1:${closedPort}` });
   });
 
   it('503 connection termination (UC) when the endpoint closes before answering', async () => {

@@ -450,11 +450,11 @@ describe('outbound: re-originating HBONE to an independent destination ztunnel (
   it('refuses a destination whose certificate is not the endpoint service account: 503 UF', async () => {
     const r = await send(`${outbound.base}/wrong`, { headers: { host: 'zt-wrong-identity' } });
     expect(r.status).toBe(503);
-    expect(r.body).toMatch(/^upstream connect error or disconnect\/reset before headers\. reset reason: connection failure/);
+    expect(r.body).toMatch(/^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: connection failure/);
   });
 
   it('answers 503 UF when no ztunnel listens at the endpoint', async () => {
     const r = await send(`${outbound.base}/absent`, { headers: { host: 'zt-absent' } });
-    expect([r.status, r.body]).toEqual([503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure']);
+    expect([r.status, r.body]).toEqual([503, 'upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure']);
   });
 });

@@ -78,7 +78,7 @@ describe('HTTP/2 (h2c) to backends whose Service port says so', () => {
 
   it('answers 503 UF when the HTTP/2 backend cannot be reached', async () => {
     const r = await send(`${wp.base}/x`, { headers: { host: 'gone' } });
-    expect([r.status, r.body]).toEqual([503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure']);
+    expect([r.status, r.body]).toEqual([503, 'upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure']);
   });
 
   it('keeps one HTTP/2 session for many requests', async () => {

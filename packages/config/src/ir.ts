@@ -110,6 +110,20 @@ export interface HttpFiltersIR {
   rewrite?: RewriteIR;
 }
 
+/**
+ * A retry policy, in Envoy's terms. `retryOn` holds Envoy retry conditions (`connect-failure`,
+ * `refused-stream`, `unavailable`, `cancelled`, `retriable-status-codes`, `5xx`, `gateway-error`, `reset`,
+ * `retriable-4xx`); `codes` are the retriable status codes.
+ */
+export interface RetryPolicyIR {
+  /** Retries after the first try; 0 disables retrying. */
+  numRetries: number;
+  retryOn: string[];
+  codes: number[];
+  /** Base of the jittered exponential back-off; the cap is ten times it, as Envoy's. */
+  backoffBaseMs: number;
+}
+
 export interface HttpRuleIR {
   name?: string;
   matches: HttpMatchIR[];
@@ -117,6 +131,8 @@ export interface HttpRuleIR {
   backends: BackendIR[];
   /** The route timeout in milliseconds (Envoy's route `timeout`); absent means none, as Istio's default. */
   timeoutMs?: number;
+  /** The rule's own retry policy; absent means the waypoint's default (Istio's). */
+  retry?: RetryPolicyIR;
 }
 
 /** Where a route is attached, after the parent accepted it. */

@@ -115,7 +115,14 @@ export interface HTTPRoute {
   spec: {
     parentRefs?: ParentReference[];
     hostnames?: string[];
-    rules?: { name?: string; matches?: HTTPRouteMatch[]; filters?: HTTPRouteFilter[]; backendRefs?: HTTPBackendRef[]; timeouts?: { request?: string; backendRequest?: string } }[];
+    rules?: {
+      name?: string;
+      matches?: HTTPRouteMatch[];
+      filters?: HTTPRouteFilter[];
+      backendRefs?: HTTPBackendRef[];
+      timeouts?: { request?: string; backendRequest?: string };
+      retry?: { codes?: number[]; attempts?: number; backoff?: string };
+    }[];
   };
 }
 

@@ -12,6 +12,7 @@ import type {
   PathModifierIR,
   HttpRuleIR,
   PodIR,
+  RetryPolicyIR,
   RouteAttachmentIR,
   RouteConditionIR,
   RouteParentStatusIR,
@@ -220,10 +221,12 @@ function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx:
   const rules: HttpRuleIR[] = (route.spec.rules ?? [{}]).map((rule, ri) => {
     const matches = (rule.matches?.length ? rule.matches : [{}]).map((m, mi) => translateMatch(m, src, ['spec', 'rules', ri, 'matches', mi], report));
     const timeoutMs = ruleTimeout(rule.timeouts, src, ['spec', 'rules', ri, 'timeouts'], report);
+    const retry = rule.retry ? httpRouteRetry(rule.retry) : undefined;
     return {
       ...(rule.name ? { name: rule.name } : {}),
       matches,
       ...(timeoutMs ? { timeoutMs } : {}),
+      ...(retry ? { retry } : {}),
       filters: translateFilters(rule.filters ?? [], matches, src, ['spec', 'rules', ri, 'filters'], report),
       backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
     };
@@ -448,6 +451,20 @@ export function durationMs(text: string): number {
   let total = 0;
   for (const [, n, u] of text.matchAll(/(\d+)(ms|h|m|s)/g)) total += Number(n) * unit[u as keyof typeof unit];
   return total;
+}
+
+/** Retry conditions Istio puts on every HTTPRoute retry policy, before the listed codes. */
+export const HTTPROUTE_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled'];
+
+/** An HTTPRoute rule's `retry`, as Istio converts it: 2 attempts unless given, the codes as retriable status codes. */
+function httpRouteRetry(r: { codes?: number[]; attempts?: number; backoff?: string }): RetryPolicyIR {
+  const codes = [...new Set(r.codes ?? [])];
+  return {
+    numRetries: r.attempts ?? 2,
+    retryOn: codes.length ? [...HTTPROUTE_RETRY_ON, 'retriable-status-codes'] : [...HTTPROUTE_RETRY_ON],
+    codes,
+    backoffBaseMs: r.backoff !== undefined ? durationMs(r.backoff) || 25 : 25,
+  };
 }
 
 /**

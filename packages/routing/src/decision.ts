@@ -1,4 +1,4 @@
-import type { EndpointIR, HeaderModifierIR, RedirectIR, RewriteIR, ServiceIR, ServicePortIR } from '@waypoint/config';
+import type { EndpointIR, HeaderModifierIR, RedirectIR, RetryPolicyIR, RewriteIR, ServiceIR, ServicePortIR } from '@waypoint/config';
 import type { RoundRobin } from './balancer.ts';
 
 /** Envoy response flags this package can decide on its own. */
@@ -37,11 +37,64 @@ export interface RuleActions {
   timeoutMs?: number;
 }
 
+/** A retry policy compiled for the proxy: which failures and answers are retried, how often, how far apart. */
+export interface RetryPolicy {
+  numRetries: number;
+  /** A connection to the endpoint could not be made (refused, unreachable, timed out, tunnel refused). */
+  connectFailure: boolean;
+  /** The connection was reset or closed before the response headers arrived. */
+  reset: boolean;
+  /** HTTP/2 REFUSED_STREAM. */
+  refusedStream: boolean;
+  /** Response statuses that are retried (5xx, gateway-error, retriable-4xx and the listed codes). */
+  statuses: ReadonlySet<number>;
+  /** gRPC statuses (in trailers-only responses) that are retried: 1 cancelled, 14 unavailable, … */
+  grpcStatuses: ReadonlySet<number>;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+/** Compiles an Envoy-style retry policy. */
+export function retryPolicy(ir: RetryPolicyIR): RetryPolicy {
+  const on = new Set(ir.retryOn);
+  const statuses = new Set<number>();
+  if (on.has('5xx')) for (let s = 500; s < 600; s++) statuses.add(s);
+  if (on.has('gateway-error')) [502, 503, 504].forEach((s) => statuses.add(s));
+  if (on.has('retriable-4xx')) statuses.add(409);
+  if (on.has('retriable-status-codes')) ir.codes.forEach((s) => statuses.add(s));
+  const grpc = new Set<number>();
+  const grpcCodes: Record<string, number> = { cancelled: 1, 'deadline-exceeded': 4, 'resource-exhausted': 8, internal: 13, unavailable: 14 };
+  for (const [name, code] of Object.entries(grpcCodes)) if (on.has(name)) grpc.add(code);
+  return {
+    numRetries: ir.numRetries,
+    connectFailure: on.has('connect-failure') || on.has('5xx') || on.has('gateway-error') || on.has('reset'),
+    reset: on.has('reset') || on.has('5xx'),
+    refusedStream: on.has('refused-stream') || on.has('reset') || on.has('5xx'),
+    statuses,
+    grpcStatuses: grpc,
+    backoffBaseMs: ir.backoffBaseMs,
+    backoffMaxMs: ir.backoffBaseMs * 10,
+  };
+}
+
+/**
+ * Istio's default retry policy for a waypoint's routes: 2 retries on connect-failure, refused-stream,
+ * unavailable, cancelled and retriable-status-codes (no codes since Istio 1.24), 25 ms back-off, each retry
+ * to a host not tried before when there is one.
+ */
+export const DEFAULT_RETRY = retryPolicy({
+  numRetries: 2,
+  retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
+  codes: [],
+  backoffBaseMs: 25,
+});
+
 export interface Forward {
   kind: 'forward';
   target: ServiceTarget;
   routeName: string;
   actions?: RuleActions;
+  retry: RetryPolicy;
 }
 
 /** A RequestRedirect: the proxy answers with the status and a Location built from the request. */
@@ -58,6 +111,7 @@ export interface Direct {
   endpoint: EndpointIR;
   clusterName: string;
   routeName: string;
+  retry: RetryPolicy;
 }
 
 export type RouteDecision = Forward | Direct | Redirect | LocalReply;

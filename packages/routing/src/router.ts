@@ -1,7 +1,7 @@
 import { CLUSTER_DOMAIN, type ConfigIR, type EndpointIR, type HttpRouteIR, type ServiceIR, type ServicePortIR } from '@waypoint/config';
 import { RoundRobin } from './balancer.ts';
 import { portProtocol } from './protocols.ts';
-import { NO_ROUTE, type Direct, type RouteDecision, type ServiceTarget } from './decision.ts';
+import { DEFAULT_RETRY, NO_ROUTE, type Direct, type RouteDecision, type ServiceTarget } from './decision.ts';
 import type { RouteRequest } from './request.ts';
 import { RouteTable, type RuleRef } from './table.ts';
 import { asciiLower, HASH_START, hashStep, StringTable } from './string-table.ts';
@@ -115,7 +115,7 @@ export class Router {
         if (!ports) this.#mesh.set(svc, (ports = new Map()));
         ports.set(port.port, {
           table: rules.length ? new RouteTable(rules, lookup) : undefined,
-          fallback: { kind: 'forward', target, routeName: 'default' },
+          fallback: { kind: 'forward', target, routeName: 'default', retry: DEFAULT_RETRY },
         });
       }
     }
@@ -175,6 +175,7 @@ export class Router {
       endpoint: { ...w, port, ready: true },
       clusterName: `inbound-pod|${port}||${ip}`,
       routeName: 'default',
+      retry: DEFAULT_RETRY,
     };
     return direct;
   }

@@ -1,5 +1,5 @@
 import type { BackendIR, HttpRouteIR } from '@waypoint/config';
-import { localReply, NO_ROUTE, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
+import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
 import { CompiledMatch, normalizedPrefix } from './match.ts';
 import { compareMatches, compareRoutes } from './precedence.ts';
 import { QueryView, type RouteRequest } from './request.ts';
@@ -172,7 +172,8 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
           ...(timeoutMs ? { timeoutMs } : {}),
         }
       : undefined;
-  const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions), weight: b.weight }));
+  const retry = rule.retry ? retryPolicy(rule.retry) : DEFAULT_RETRY;
+  const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions, retry), weight: b.weight }));
   // A rule with no backends, or only zero weights, answers 500 (Gateway API; Istio does the same).
   const allZero = localReply(500, '', 'NC', 'cluster_not_found', routeName);
   return new WeightedBackends(choices, allZero);
@@ -180,10 +181,10 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
 
 const EMPTY_QUERY = new QueryView('');
 
-function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup, actions: RuleActions | undefined): RouteDecision {
+function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup, actions: RuleActions | undefined, retry: RetryPolicy): RouteDecision {
   if (b.kind === 'invalid') return localReply(500, '', 'NC', 'cluster_not_found', routeName);
   const target = lookup(b.service, b.port);
   if (!target) return localReply(500, '', 'NC', 'cluster_not_found', routeName);
-  const forward: Forward = { kind: 'forward', target, routeName, ...(actions ? { actions } : {}) };
+  const forward: Forward = { kind: 'forward', target, routeName, retry, ...(actions ? { actions } : {}) };
   return forward;
 }

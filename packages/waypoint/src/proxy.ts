@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Dispatcher } from 'undici';
-import type { HeaderModifierIR } from '@waypoint/config';
-import { modifyHeaders, modifyPath, parseHost, redirectLocation, type RouteDecision, type RouteRequest } from '@waypoint/routing';
+import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
+import { modifyHeaders, modifyPath, parseHost, redirectLocation, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
 import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from './headers.ts';
-import { classifyUpstreamError, upstreamFailureBody } from './response-flags.ts';
+import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from './response-flags.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
 import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
@@ -13,6 +13,11 @@ import { upstreamEndpoint, type UpstreamEndpoint } from './upstream.ts';
 import type { H2Upstreams } from './upstream-h2.ts';
 
 export const SERVER_HEADER = 'istio-envoy';
+
+/** Request bodies up to this size are kept for retries (Envoy's default per-connection buffer limit, 1 MiB). */
+const RETRY_BODY_LIMIT = 1024 * 1024;
+/** Endpoint picks per retry to find one not tried before (Envoy's host_selection_retry_max_attempts, as Istio sets it). */
+const HOST_SELECTION_ATTEMPTS = 5;
 
 /** Where a request arrived: on a plain HTTP listener, or inside an HBONE tunnel. */
 export type RequestContext =
@@ -62,6 +67,30 @@ interface Exchange {
   cancel?: () => void;
   paused: boolean;
   done: boolean;
+  /** The upstream try in progress, from 1; events of an abandoned try (one being retried) are ignored. */
+  attempt: number;
+  /** The back-off before the next try. */
+  retryTimer?: NodeJS.Timeout | undefined;
+  upstream?: UpstreamPlan;
+}
+
+/** What each upstream try sends, and where retries may go. */
+interface UpstreamPlan {
+  path: string;
+  method: string;
+  host: string | undefined;
+  headers: string[];
+  hasBody: boolean;
+  http2: boolean;
+  /** The Service port whose endpoints a retry picks from; absent for a request to one workload. */
+  target: ServiceTarget | undefined;
+  clusterName: string;
+  retry: RetryPolicy;
+  retriesLeft: number;
+  tried: EndpointIR[];
+  /** The request body as sent on the first try, kept for retries; undefined once it outgrew the limit. */
+  bodyCopy: Buffer[] | undefined;
+  bodyCopyBytes: number;
 }
 
 /** The L7 proxy: route each request on the snapshot in force, forward it or answer it locally. */
@@ -124,7 +153,7 @@ export class Proxy {
       downstreamRemoteAddress:
         context.kind === 'tunnel' ? endpointKey(context.source, context.sourcePort ?? 0) : `${peerAddress(req.socket.remoteAddress)}:${req.socket.remotePort}`,
     };
-    const ex: Exchange = { req, res, log, upstreamStart: 0, controller: undefined, paused: false, done: false };
+    const ex: Exchange = { req, res, log, upstreamStart: 0, controller: undefined, paused: false, done: false, attempt: 0 };
     res.once('close', () => this.#finish(ex));
 
     if (!snapshot) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
@@ -144,15 +173,16 @@ export class Proxy {
     }
 
     let endpoint;
+    let serviceTarget: ServiceTarget | undefined;
     if (decision.kind === 'forward') {
-      log.upstreamCluster = decision.target.clusterName;
-      endpoint = decision.target.endpoints.pick();
+      serviceTarget = decision.target;
+      log.upstreamCluster = serviceTarget.clusterName;
+      endpoint = serviceTarget.endpoints.pick();
       if (!endpoint) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
     } else {
       log.upstreamCluster = decision.clusterName;
       endpoint = decision.endpoint;
     }
-    log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
 
     const peer = context.kind === 'tunnel' ? context.source : peerAddress(req.socket.remoteAddress);
     const forwarded = upstreamRequestHeaders(req.rawHeaders, { peer, proto: 'http' });
@@ -176,31 +206,115 @@ export class Proxy {
       headers.push('x-envoy-expected-rq-timeout-ms', String(actions.timeoutMs));
       this.#startRouteTimer(ex, actions.timeoutMs, hasBody);
     }
+    ex.upstream = {
+      path: target,
+      method: routeReq.method,
+      host,
+      headers,
+      hasBody,
+      http2: serviceTarget?.http2 ?? false,
+      target: serviceTarget,
+      clusterName: log.upstreamCluster,
+      retry: decision.retry,
+      retriesLeft: decision.retry.numRetries,
+      tried: [],
+      bodyCopy: hasBody ? [] : undefined,
+      bodyCopyBytes: 0,
+    };
+    ex.attempt = 1;
+    this.#try(ex, ex.upstream, endpoint);
+  }
+
+  /** One try upstream: to `endpoint`, with the body streamed (first try) or replayed from the copy (retries). */
+  #try(ex: Exchange, plan: UpstreamPlan, endpoint: EndpointIR): void {
+    const n = ex.attempt;
+    plan.tried.push(endpoint);
+    ex.log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
     ex.upstreamStart = performance.now();
+    ex.controller = undefined;
+    ex.cancel = undefined;
     const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
-    if (decision.kind === 'forward' && decision.target.http2) return this.#forwardH2(ex, upstream, target, host, headers, hasBody);
+    const body = !plan.hasBody ? null : n === 1 ? ex.req : Buffer.concat(plan.bodyCopy!);
+    if (plan.http2) return this.#forwardH2(ex, n, upstream, plan, body);
     try {
       this.#deps.pools.get(upstream).dispatch(
-        { path: target, method: routeReq.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null, blocking: false },
-        this.#upstreamHandler(ex),
+        { path: plan.path, method: plan.method as Dispatcher.HttpMethod, headers: plan.headers, body, blocking: false },
+        this.#upstreamHandler(ex, n),
       );
     } catch (e) {
-      this.#upstreamFailed(ex, e as Error);
+      this.#upstreamFailed(ex, e as Error, n);
     }
   }
 
-  #upstreamHandler(ex: Exchange): Dispatcher.DispatchHandler {
+  /** Keeps what the first try sent of the body, for retries, up to the limit. */
+  #copyBody(ex: Exchange, n: number, chunk: Buffer | string): void {
+    const plan = ex.upstream!;
+    if (n !== 1) return;
+    ex.log.bytesReceived += chunk.length;
+    if (!plan.bodyCopy) return;
+    plan.bodyCopyBytes += chunk.length;
+    if (plan.bodyCopyBytes > RETRY_BODY_LIMIT) plan.bodyCopy = undefined;
+    else plan.bodyCopy.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  }
+
+  /**
+   * Starts the next try after Envoy's back-off (fully jittered, exponential from the base, capped at ten
+   * times it), to an endpoint not tried before when the Service has one. False when no retry is possible:
+   * none left, or a body that was not (or could not be) kept whole.
+   */
+  #retry(ex: Exchange): boolean {
+    const plan = ex.upstream!;
+    if (plan.retriesLeft <= 0 || ex.done || ex.timedOut) return false;
+    if (plan.hasBody && (!plan.bodyCopy || !ex.req.readableEnded)) return false;
+    plan.retriesLeft--;
+    const retryNumber = plan.retry.numRetries - plan.retriesLeft;
+    this.#deps.stats.counter(`cluster.${plan.clusterName}.upstream_rq_retry`).inc();
+    ex.attempt++;
+    const ceiling = Math.min(plan.retry.backoffBaseMs * 2 ** (retryNumber - 1), plan.retry.backoffMaxMs);
+    ex.retryTimer = setTimeout(() => {
+      ex.retryTimer = undefined;
+      if (ex.done || ex.timedOut) return;
+      let endpoint = plan.tried[plan.tried.length - 1]!;
+      if (plan.target) {
+        for (let i = 0; i < HOST_SELECTION_ATTEMPTS; i++) {
+          const e = plan.target.endpoints.pick();
+          if (!e) break;
+          endpoint = e;
+          if (!plan.tried.includes(e)) break;
+        }
+      }
+      this.#try(ex, plan, endpoint);
+    }, Math.random() * ceiling);
+    return true;
+  }
+
+  /** Whether an upstream answer is one the policy retries: a listed status, or a gRPC status in a trailers-only answer. */
+  #retriableAnswer(policy: RetryPolicy, status: number, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+    if (policy.statuses.has(status)) return true;
+    if (policy.grpcStatuses.size === 0) return false;
+    const grpc = headers['grpc-status'];
+    return typeof grpc === 'string' && policy.grpcStatuses.has(Number(grpc));
+  }
+
+  /** Whether a failure before the response headers is one the policy retries. */
+  #retriableFailure(policy: RetryPolicy, failure: UpstreamFailure): boolean {
+    if (failure.flag === 'UF') return policy.connectFailure;
+    if (failure.reason === 'remote refused stream reset') return policy.refusedStream;
+    return policy.reset && failure.status === 503;
+  }
+
+  #upstreamHandler(ex: Exchange, n: number): Dispatcher.DispatchHandler {
     const { res, log } = ex;
     return {
       onRequestStart: (controller) => {
+        if (n !== ex.attempt) return controller.abort(new Error('try abandoned'));
         ex.controller = controller;
         if (ex.done) controller.abort(new Error('downstream closed'));
       },
-      onBodySent: (chunk) => {
-        log.bytesReceived += chunk.length;
-      },
+      onBodySent: (chunk) => this.#copyBody(ex, n, chunk),
       onResponseStart: (controller, statusCode, headers) => {
-        if (ex.done || ex.timedOut) return;
+        if (ex.done || ex.timedOut || n !== ex.attempt) return;
+        if (this.#answerRetried(ex, statusCode, headers)) return controller.abort(new Error('retrying'));
         this.#responseStart(ex, statusCode, headers);
         res.on('drain', () => {
           if (ex.paused) {
@@ -210,7 +324,7 @@ export class Proxy {
         });
       },
       onResponseData: (controller, chunk) => {
-        if (ex.done || ex.timedOut) return;
+        if (ex.done || ex.timedOut || n !== ex.attempt) return;
         log.bytesSent += chunk.length;
         if (!res.write(chunk)) {
           ex.paused = true;
@@ -218,10 +332,25 @@ export class Proxy {
         }
       },
       onResponseEnd: () => {
-        if (!ex.done && !ex.timedOut) res.end();
+        if (!ex.done && !ex.timedOut && n === ex.attempt) res.end();
       },
-      onResponseError: (_controller, err) => this.#upstreamFailed(ex, err),
+      onResponseError: (_controller, err) => this.#upstreamFailed(ex, err, n),
     };
+  }
+
+  /** True when an answer is retried instead of forwarded; a retriable answer with no retry left is forwarded, flagged URX. */
+  #answerRetried(ex: Exchange, status: number, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+    const plan = ex.upstream!;
+    if (!this.#retriableAnswer(plan.retry, status, headers)) {
+      if (ex.attempt > 1) this.#deps.stats.counter(`cluster.${plan.clusterName}.upstream_rq_retry_success`).inc();
+      return false;
+    }
+    if (this.#retry(ex)) return true;
+    if (plan.retry.numRetries > 0) {
+      ex.log.responseFlags = 'URX';
+      this.#deps.stats.counter(`cluster.${plan.clusterName}.upstream_rq_retry_limit_exceeded`).inc();
+    }
+    return false;
   }
 
   #responseStart(ex: Exchange, statusCode: number, headers: Readonly<Record<string, string | string[] | undefined>>): void {
@@ -239,38 +368,41 @@ export class Proxy {
   }
 
   /** HTTP/2 (h2c) to the endpoint, trailers included (gRPC), on a session shared by all its requests. */
-  #forwardH2(ex: Exchange, upstream: UpstreamEndpoint, path: string, host: string | undefined, flat: string[], hasBody: boolean): void {
+  #forwardH2(ex: Exchange, n: number, upstream: UpstreamEndpoint, plan: UpstreamPlan, body: IncomingMessage | Buffer | null): void {
     const { req, res, log } = ex;
     const headers: OutgoingHttpHeaders = {
-      ...headerObject(flat),
-      ':method': req.method ?? 'GET',
-      ':path': path,
+      ...headerObject(plan.headers),
+      ':method': plan.method,
+      ':path': plan.path,
       ':scheme': 'http',
-      ':authority': host ?? endpointKey(upstream.address, upstream.port),
+      ':authority': plan.host ?? endpointKey(upstream.address, upstream.port),
     };
     delete headers.host; // HTTP/2 carries it as :authority
+    const current = () => !ex.done && n === ex.attempt;
     this.#deps.h2.session(upstream).then(
       (session) => {
-        if (ex.done) return;
+        if (!current()) return;
         let stream: ClientHttp2Stream;
         try {
-          stream = session.request(headers, { endStream: !hasBody });
+          stream = session.request(headers, { endStream: body === null });
         } catch (e) {
-          return this.#upstreamFailed(ex, e as Error);
+          return this.#upstreamFailed(ex, e as Error, n);
         }
         ex.cancel = () => stream.close(http2constants.NGHTTP2_CANCEL);
-        if (hasBody) {
-          req.on('data', (chunk: Buffer) => (log.bytesReceived += chunk.length));
+        if (body === req) {
+          req.on('data', (chunk: Buffer) => this.#copyBody(ex, n, chunk));
           req.pipe(stream);
-        }
+        } else if (body) stream.end(body);
         stream.on('response', (h) => {
-          if (ex.done) return;
+          if (!current()) return;
           const out: Record<string, string | string[] | undefined> = {};
           for (const k in h) if (k.charCodeAt(0) !== 58) out[k] = h[k];
-          this.#responseStart(ex, Number(h[':status']), out);
+          const status = Number(h[':status']);
+          if (this.#answerRetried(ex, status, out)) return stream.close(http2constants.NGHTTP2_CANCEL);
+          this.#responseStart(ex, status, out);
         });
         stream.on('data', (chunk: Buffer) => {
-          if (ex.done) return;
+          if (!current()) return;
           log.bytesSent += chunk.length;
           if (!res.write(chunk)) {
             stream.pause();
@@ -280,16 +412,20 @@ export class Proxy {
         stream.on('trailers', (t) => {
           const out: Record<string, string> = {};
           for (const k in t) if (k.charCodeAt(0) !== 58 && t[k] !== undefined) out[k] = String(t[k]);
-          if (!ex.done) res.addTrailers(out);
+          if (current()) res.addTrailers(out);
         });
-        stream.on('end', () => !ex.done && res.headersSent && res.end());
-        stream.on('error', (err) => this.#upstreamFailed(ex, err));
+        stream.on('end', () => current() && res.headersSent && res.end());
+        stream.on('error', (err) => this.#upstreamFailed(ex, err, n));
         stream.on('close', () => {
-          if (!res.headersSent && !ex.done) this.#upstreamFailed(ex, Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: 'ECONNRESET' }));
-          else if (!res.writableEnded && !ex.done) res.end();
+          if (!current()) return;
+          if (!res.headersSent) {
+            const refused = stream.rstCode === http2constants.NGHTTP2_REFUSED_STREAM;
+            const err = Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: refused ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' });
+            this.#upstreamFailed(ex, err, n);
+          } else if (!res.writableEnded) res.end();
         });
       },
-      (err: Error) => this.#upstreamFailed(ex, err),
+      (err: Error) => this.#upstreamFailed(ex, err, n),
     );
   }
 
@@ -312,9 +448,9 @@ export class Proxy {
     else ex.req.once('end', start);
   }
 
-  #upstreamFailed(ex: Exchange, err: Error): void {
+  #upstreamFailed(ex: Exchange, err: Error, n: number): void {
     const { res, log } = ex;
-    if (ex.done || ex.timedOut) return; // the downstream went away first, or the timeout aborted it
+    if (ex.done || ex.timedOut || n !== ex.attempt) return; // the downstream went away, the timeout fired, or this try was abandoned
     const failure = classifyUpstreamError(err);
     log.upstreamTransportFailureReason = (err as NodeJS.ErrnoException).code ?? err.message;
     if (res.headersSent) {
@@ -324,7 +460,16 @@ export class Proxy {
       res.destroy();
       return;
     }
-    this.#local(ex, failure.status, upstreamFailureBody(failure), failure.flag, failure.details);
+    const plan = ex.upstream;
+    let flag = failure.flag;
+    if (plan && this.#retriableFailure(plan.retry, failure)) {
+      if (this.#retry(ex)) return;
+      if (plan.retry.numRetries > 0 && plan.retriesLeft === 0) {
+        flag = `${flag},URX`;
+        this.#deps.stats.counter(`cluster.${plan.clusterName}.upstream_rq_retry_limit_exceeded`).inc();
+      }
+    }
+    this.#local(ex, failure.status, upstreamFailureBody(failure, ex.attempt > 1), flag, failure.details);
   }
 
   #local(ex: Exchange, status: number, body: string, flag: string, details: string, extra: readonly string[] = []): void {
@@ -345,6 +490,7 @@ export class Proxy {
     const { res, log } = ex;
     ex.done = true;
     clearTimeout(ex.timer);
+    clearTimeout(ex.retryTimer);
     this.#rqActive.dec();
     if (!res.writableFinished) {
       // The client went away before the response was complete.

@@ -19,6 +19,7 @@ export function classifyUpstreamError(err: Error): UpstreamFailure {
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return failure('UF', 'connection timeout');
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, flag: 'UT', reason: 'timeout', details: 'response_timeout' };
   if (TERMINATIONS.has(code)) return failure('UC', 'connection termination');
+  if (code === 'HTTP2_REFUSED_STREAM') return failure('UR', 'remote refused stream reset');
   return failure('UPE', 'protocol error');
 }
 
@@ -26,7 +27,8 @@ function failure(flag: string, reason: string): UpstreamFailure {
   return { status: 503, flag, reason, details: `upstream_reset_before_response_started{${reason.replace(/ /g, '_')}}` };
 }
 
-export function upstreamFailureBody(f: UpstreamFailure): string {
+/** Envoy's local-reply body for a failure; after retries it names the latest try's reason. */
+export function upstreamFailureBody(f: UpstreamFailure, retried = false): string {
   if (f.status === 504) return 'upstream request timeout';
-  return `upstream connect error or disconnect/reset before headers. reset reason: ${f.reason}`;
+  return `upstream connect error or disconnect/reset before headers. ${retried ? 'retried and the latest reset reason' : 'reset reason'}: ${f.reason}`;
 }

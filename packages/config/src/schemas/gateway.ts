@@ -198,7 +198,15 @@ const httpRule: Schema = {
       additionalProperties: false,
       properties: { request: duration, backendRequest: duration },
     },
-    retry: unsupported('HTTPRoute retry is not supported yet; ignored'),
+    retry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        codes: { type: 'array', maxItems: 32, items: { type: 'integer', minimum: 400, maximum: 599 } },
+        attempts: { type: 'integer', minimum: 0, maximum: 1000 },
+        backoff: duration,
+      },
+    },
     sessionPersistence: unsupported('sessionPersistence is not implemented (Istio does not implement it either); ignored'),
   },
 };
