@@ -126,5 +126,15 @@ export interface HTTPRoute {
   };
 }
 
-export type Resource = Namespace | Service | EndpointSlice | Pod | Gateway | HTTPRoute;
+/** Lets resources in other namespaces refer to this namespace's resources (Gateway API). */
+export interface ReferenceGrant {
+  kind: 'ReferenceGrant';
+  metadata: ObjectMeta;
+  spec: {
+    from: { group: string; kind: string; namespace: string }[];
+    to: { group: string; kind: string; name?: string }[];
+  };
+}
+
+export type Resource = Namespace | Service | EndpointSlice | Pod | Gateway | HTTPRoute | ReferenceGrant;
 export type ResourceKind = Resource['kind'];

@@ -19,7 +19,7 @@ import type {
   ServiceIR,
 } from './ir.ts';
 import { compileRegex } from './regex.ts';
-import type { EndpointSlice, Gateway, HTTPBackendRef, HTTPHeaderModifier, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, Namespace, ParentReference, Pod, Service } from './resources.ts';
+import type { EndpointSlice, Gateway, HTTPBackendRef, ReferenceGrant, HTTPHeaderModifier, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, Namespace, ParentReference, Pod, Service } from './resources.ts';
 import { selectorMatches } from './selectors.ts';
 import type { SourcedResource } from './validate.ts';
 
@@ -57,7 +57,8 @@ export function translate(sourced: readonly SourcedResource[]): { ir: ConfigIR; 
   const services = translateServices(of('Service'), of('EndpointSlice'), pods, report);
   const gateways = of('Gateway').map((s) => translateGateway(s, report));
   const gatewaySpecs = new Map(of('Gateway').map((s) => [`${s.resource.metadata.namespace}/${s.resource.metadata.name}`, s.resource]));
-  const httpRoutes = of('HTTPRoute').map((s) => translateHttpRoute(s, { namespaces, services, gateways, gatewaySpecs }, report));
+  const referenceGrants = of('ReferenceGrant').map((s) => s.resource);
+  const httpRoutes = of('HTTPRoute').map((s) => translateHttpRoute(s, { namespaces, services, gateways, gatewaySpecs, referenceGrants }, report));
   return { ir: { namespaces, services, pods, gateways, httpRoutes }, diagnostics: report.diagnostics };
 }
 
@@ -212,6 +213,17 @@ interface RouteContext {
   gateways: GatewayIR[];
   /** The Gateway resources by key, for allowedRoutes (the IR keeps only the outcome). */
   gatewaySpecs: Map<string, Gateway>;
+  referenceGrants: ReferenceGrant[];
+}
+
+/** Whether a ReferenceGrant in `toNamespace` lets an HTTPRoute in `fromNamespace` use Service `name` there. */
+function referenceGranted(grants: readonly ReferenceGrant[], fromNamespace: string, toNamespace: string, name: string): boolean {
+  return grants.some(
+    (g) =>
+      g.metadata.namespace === toNamespace &&
+      g.spec.from.some((f) => f.group === GATEWAY_GROUP && f.kind === 'HTTPRoute' && f.namespace === fromNamespace) &&
+      g.spec.to.some((t) => t.group === '' && t.kind === 'Service' && (t.name === undefined || t.name === name)),
+  );
 }
 
 function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx: RouteContext, report: Reporter): HttpRouteIR {
@@ -492,7 +504,9 @@ function translateBackend(b: HTTPBackendRef, routeNamespace: string, ctx: RouteC
   const kind = b.kind ?? 'Service';
   if (group !== '' || kind !== 'Service') return invalid(`InvalidKind: backend kind ${group || 'core'}/${kind} is not supported`);
   const namespace = b.namespace ?? routeNamespace;
-  if (namespace !== routeNamespace) return invalid(`RefNotPermitted: backendRefs to another namespace need a ReferenceGrant, which is not supported yet`);
+  if (namespace !== routeNamespace && !referenceGranted(ctx.referenceGrants, routeNamespace, namespace, b.name)) {
+    return invalid(`RefNotPermitted: no ReferenceGrant in namespace ${namespace} lets HTTPRoutes in ${routeNamespace} refer to Service ${b.name}`);
+  }
   const key = `${namespace}/${b.name}`;
   const svc = ctx.services.find((s) => s.key === key);
   if (!svc) return invalid(`BackendNotFound: Service ${key} is not in the config`);

@@ -164,6 +164,32 @@ describe('backendRefs', () => {
     expect(r.ir!.httpRoutes[0]!.status[0]!.conditions[1]).toMatchObject({ type: 'ResolvedRefs', status: 'False', reason: 'BackendNotFound' });
   });
 
+  it('allows a backendRef to another namespace only with a ReferenceGrant there that names the route namespace and the Service', () => {
+    const grant = (ns: string, from: string, name?: string) => `
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: { name: g-${ns}-${from}-${name ?? 'all'}, namespace: ${ns} }
+spec:
+  from: [{ group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: ${from} }]
+  to: [{ group: "", kind: Service${name ? `, name: ${name}` : ''} }]
+`;
+    const backends = (...grants: string[]) =>
+      load(
+        docs(
+          service('web'),
+          service('api', undefined, 'shared'),
+          service('db', undefined, 'shared'),
+          ...grants,
+          route('r', `{ parentRefs: [{ group: "", kind: Service, name: web }], rules: [{ backendRefs: [{ name: api, namespace: shared, port: 80 }, { name: db, namespace: shared, port: 80 }] }] }`),
+        ),
+      ).ir!.httpRoutes[0]!.rules[0]!.backends.map((b) => (b.kind === 'service' ? b.service : b.reason.split(':')[0]));
+    expect(backends()).toEqual(['RefNotPermitted', 'RefNotPermitted']);
+    expect(backends(grant('shared', 'default'))).toEqual(['shared/api', 'shared/db']);
+    expect(backends(grant('shared', 'default', 'api'))).toEqual(['shared/api', 'RefNotPermitted']);
+    expect(backends(grant('shared', 'elsewhere'))).toEqual(['RefNotPermitted', 'RefNotPermitted']);
+    expect(backends(grant('default', 'default'))).toEqual(['RefNotPermitted', 'RefNotPermitted']); // a grant must live in the target namespace
+  });
+
   it('defaults a rule without matches to PathPrefix /', () => {
     const r = load(docs(service('web'), slice('web', ['10.1.0.1']), route('r', '{ parentRefs: [{ group: "", kind: Service, name: web }], rules: [{}] }')));
     expect(r.ir!.httpRoutes[0]!.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' }, headers: [], queryParams: [] }]);

@@ -220,3 +220,26 @@ export const httpRouteSchema: Schema = resource(true, {
     rules: { type: 'array', maxItems: 16, items: httpRule },
   },
 });
+
+const groupName: Schema = { type: 'string', maxLength: 253, pattern: '^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' };
+const kindName: Schema = { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$' };
+
+export const referenceGrantSchema: Schema = resource(true, {
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'to'],
+  properties: {
+    from: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      items: { type: 'object', additionalProperties: false, required: ['group', 'kind', 'namespace'], properties: { group: groupName, kind: kindName, namespace: dnsLabel } },
+    },
+    to: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      items: { type: 'object', additionalProperties: false, required: ['group', 'kind'], properties: { group: groupName, kind: kindName, name: { type: 'string', minLength: 1, maxLength: 253 } } },
+    },
+  },
+});
