@@ -19,6 +19,9 @@ setFlagsFromString('--enable-experimental-regexp-engine');
 setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 setFlagsFromString(`--regexp-backtracks-before-fallback=${BACKTRACKS_BEFORE_LINEAR}`);
 
+/** `\p{…}` / `\P{…}`: without the `u` flag JavaScript would read them as the letter p, so they are refused. */
+const UNICODE_CLASS = /(?:^|[^\\])(?:\\\\)*\\[pP]/;
+
 /** Lookahead or lookbehind, which RE2 lacks; V8's linear engine runs some lookbehinds, so it is checked here. */
 const LOOKAROUND = /(?:^|[^\\])\(\?<?[=!]/;
 
@@ -114,6 +117,9 @@ export function compileRegex(source: string): { regex?: RegExp; error?: string }
     new RegExp(anchored, `${flags}l`);
   } catch {
     linear = false;
+  }
+  if (UNICODE_CLASS.test(body)) {
+    return { error: `regular expression ${JSON.stringify(source)} uses a Unicode class (\\p or \\P), which is not supported here` };
   }
   if (!linear || LOOKAROUND.test(body)) {
     return { error: `regular expression ${JSON.stringify(source)} uses a backreference or lookaround, which RE2 (Envoy's regex engine) does not support` };

@@ -58,3 +58,10 @@ describe('(?i) folds case into the pattern, so the backtracking bound still appl
     expect(performance.now() - start).toBeLessThan(1000);
   });
 });
+
+describe('Unicode classes', () => {
+  it('are refused rather than read as a literal p', () => {
+    expect(compileRegex('\\p{Greek}+').error).toMatch(/uses a Unicode class \(\\p or \\P\), which is not supported here/);
+    expect(compileRegex('x\\\\p').error).toBeUndefined(); // an escaped backslash followed by p is not a class
+  });
+});
