@@ -102,8 +102,17 @@ export interface RewriteIR {
   path?: PathModifierIR;
 }
 
+/** A copy of each request sent, without waiting for its answer, to another Service port. */
+export interface MirrorIR {
+  service: string;
+  port: number;
+  /** Share of requests mirrored, 0–1. */
+  fraction: number;
+}
+
 /** The Gateway API filters of a rule that this project applies. */
 export interface HttpFiltersIR {
+  mirrors?: MirrorIR[];
   requestHeaders?: HeaderModifierIR;
   responseHeaders?: HeaderModifierIR;
   redirect?: RedirectIR;

@@ -107,6 +107,7 @@ export interface HTTPRouteFilter {
   responseHeaderModifier?: HTTPHeaderModifier;
   requestRedirect?: { scheme?: 'http' | 'https'; hostname?: string; path?: HTTPPathModifier; port?: number; statusCode?: 301 | 302 | 303 | 307 | 308 };
   urlRewrite?: { hostname?: string; path?: HTTPPathModifier };
+  requestMirror?: { backendRef: HTTPBackendRef; percent?: number; fraction?: { numerator: number; denominator?: number } };
 }
 
 export interface HTTPRoute {

@@ -239,7 +239,7 @@ function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx:
       matches,
       ...(timeoutMs ? { timeoutMs } : {}),
       ...(retry ? { retry } : {}),
-      filters: translateFilters(rule.filters ?? [], matches, src, ['spec', 'rules', ri, 'filters'], report),
+      filters: translateFilters(rule.filters ?? [], matches, src, ['spec', 'rules', ri, 'filters'], report, (ref, at) => translateBackend(ref, namespace, ctx, src, at, report, 'requests are not mirrored there')),
       backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
     };
   });
@@ -390,7 +390,9 @@ const FILTER_FIELD = {
 } as const;
 
 /** Gateway API's rules for filters (the CRD's CEL validations), then the filters in IR form. */
-function translateFilters(filters: HTTPRouteFilter[], matches: HttpMatchIR[], src: SourcedResource, path: Path, report: Reporter): HttpFiltersIR {
+type BackendResolver = (ref: HTTPBackendRef, path: Path) => BackendIR;
+
+function translateFilters(filters: HTTPRouteFilter[], matches: HttpMatchIR[], src: SourcedResource, path: Path, report: Reporter, resolve: BackendResolver): HttpFiltersIR {
   const out: HttpFiltersIR = {};
   const seen = new Set<string>();
   filters.forEach((f, i) => {
@@ -423,8 +425,25 @@ function translateFilters(filters: HTTPRouteFilter[], matches: HttpMatchIR[], sr
         out.rewrite = { ...(r.hostname ? { hostname: r.hostname } : {}), ...(p ? { path: p } : {}) };
         break;
       }
+      case 'RequestMirror': {
+        const m = f.requestMirror!;
+        if (m.percent !== undefined && m.fraction) {
+          report.add('error', src, [...at, field], 'percent and fraction are mutually exclusive');
+          break;
+        }
+        const denominator = m.fraction?.denominator ?? 100;
+        if (m.fraction && m.fraction.numerator > denominator) {
+          report.add('error', src, [...at, field, 'fraction', 'numerator'], `must not exceed the denominator (${denominator})`);
+          break;
+        }
+        const backend = resolve({ ...m.backendRef, weight: 1 }, [...at, field, 'backendRef']);
+        if (backend.kind !== 'service') break; // reported; Istio drops a mirror it cannot resolve
+        const fraction = m.fraction ? m.fraction.numerator / denominator : (m.percent ?? 100) / 100;
+        (out.mirrors ??= []).push({ service: backend.service, port: backend.port, fraction });
+        break;
+      }
       default:
-        // RequestMirror, CORS, ExtensionRef: the schema already warned that they are ignored.
+        // CORS, ExtensionRef: the schema already warned that they are ignored.
         break;
     }
   });
@@ -494,10 +513,10 @@ function ruleTimeout(t: { request?: string; backendRequest?: string } | undefine
   return ms || undefined;
 }
 
-function translateBackend(b: HTTPBackendRef, routeNamespace: string, ctx: RouteContext, src: SourcedResource, path: Path, report: Reporter): BackendIR {
+function translateBackend(b: HTTPBackendRef, routeNamespace: string, ctx: RouteContext, src: SourcedResource, path: Path, report: Reporter, consequence = 'requests for this backend get 500'): BackendIR {
   const weight = b.weight ?? 1;
   const invalid = (reason: string): BackendIR => {
-    report.add('warning', src, path, `${reason}; requests for this backend get 500`);
+    report.add('warning', src, path, `${reason}; ${consequence}`);
     return { kind: 'invalid', reason, weight };
   };
   const group = b.group ?? '';

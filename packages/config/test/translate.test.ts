@@ -190,6 +190,26 @@ spec:
     expect(backends(grant('default', 'default'))).toEqual(['RefNotPermitted', 'RefNotPermitted']); // a grant must live in the target namespace
   });
 
+  it('RequestMirror: resolves the mirror backend, turns percent or fraction into a share, and reports bad ones', () => {
+    const mirror = (spec: string) =>
+      load(
+        docs(
+          service('web'),
+          service('copy'),
+          route('r', `{ parentRefs: [{ group: "", kind: Service, name: web }], rules: [{ filters: [{ type: RequestMirror, requestMirror: ${spec} }], backendRefs: [{ name: web, port: 80 }] }] }`),
+        ),
+      );
+    const mirrors = (spec: string) => mirror(spec).ir?.httpRoutes[0]!.rules[0]!.filters.mirrors;
+    expect(mirrors('{ backendRef: { name: copy, port: 80 } }')).toEqual([{ service: 'default/copy', port: 80, fraction: 1 }]);
+    expect(mirrors('{ backendRef: { name: copy, port: 80 }, percent: 25 }')).toEqual([{ service: 'default/copy', port: 80, fraction: 0.25 }]);
+    expect(mirrors('{ backendRef: { name: copy, port: 80 }, fraction: { numerator: 1, denominator: 3 } }')).toEqual([{ service: 'default/copy', port: 80, fraction: 1 / 3 }]);
+    const missing = mirror('{ backendRef: { name: nope, port: 80 } }');
+    expect(missing.ir!.httpRoutes[0]!.rules[0]!.filters.mirrors).toBeUndefined();
+    expect(missing.lines.some((l) => /requestMirror\.backendRef: BackendNotFound: Service default\/nope is not in the config; requests are not mirrored there/.test(l))).toBe(true);
+    expect(mirror('{ backendRef: { name: copy, port: 80 }, percent: 10, fraction: { numerator: 1 } }').lines.some((l) => l.endsWith('percent and fraction are mutually exclusive'))).toBe(true);
+    expect(mirror('{ backendRef: { name: copy, port: 80 }, fraction: { numerator: 5, denominator: 4 } }').lines.some((l) => l.endsWith('must not exceed the denominator (4)'))).toBe(true);
+  });
+
   it('defaults a rule without matches to PathPrefix /', () => {
     const r = load(docs(service('web'), slice('web', ['10.1.0.1']), route('r', '{ parentRefs: [{ group: "", kind: Service, name: web }], rules: [{}] }')));
     expect(r.ir!.httpRoutes[0]!.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' }, headers: [], queryParams: [] }]);

@@ -160,10 +160,13 @@ spec:
     expect(r.lines.some((l) => pattern.test(l)), r.lines.join('\n')).toBe(true);
   });
 
-  it('warns that RequestMirror and CORS are ignored, and still loads', () => {
+  it('warns that CORS is ignored and that a mirror to an unknown Service is dropped, and still loads', () => {
     const r = load(rule('[{ type: RequestMirror, requestMirror: { backendRef: { name: x, port: 80 } } }, { type: CORS, cors: {} }]'));
     expect(r.ir).toBeDefined();
-    expect(r.lines.filter((l) => l.includes('is ignored'))).toHaveLength(2);
+    expect(r.lines.filter((l) => l.includes('filters['))).toEqual([
+      expect.stringMatching(/filters\[1\]\.cors: CORS is not supported yet; the filter is ignored$/),
+      expect.stringMatching(/filters\[0\]\.requestMirror\.backendRef: BackendNotFound: Service default\/x is not in the config; requests are not mirrored there$/),
+    ]);
   });
 });
 

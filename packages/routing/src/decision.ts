@@ -35,6 +35,8 @@ export interface RuleActions {
   matchedPrefix?: string;
   /** Route timeout: from the end of the request to the end of the response. */
   timeoutMs?: number;
+  /** RequestMirror: copies of the request to send, each to its share of requests; answers are discarded. */
+  mirrors?: { target: ServiceTarget; fraction: number }[];
 }
 
 /** A retry policy compiled for the proxy: which failures and answers are retried, how often, how far apart. */

@@ -162,9 +162,14 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
     ? { set: [...(requestHeaders?.set ?? []).filter((h) => h.name !== 'host'), { name: 'host', value: rewrite.hostname }], add: requestHeaders?.add ?? [], remove: requestHeaders?.remove ?? [] }
     : requestHeaders;
   const timeoutMs = rule.timeoutMs;
+  const mirrors = (rule.filters.mirrors ?? []).flatMap((m) => {
+    const target = m.fraction > 0 ? lookup(m.service, m.port) : undefined;
+    return target ? [{ target, fraction: m.fraction }] : [];
+  });
   const actions: RuleActions | undefined =
-    headers || responseHeaders || rewrite || timeoutMs
+    headers || responseHeaders || rewrite || timeoutMs || mirrors.length
       ? {
+          ...(mirrors.length ? { mirrors } : {}),
           ...(headers ? { requestHeaders: headers } : {}),
           ...(responseHeaders ? { responseHeaders } : {}),
           ...(rewrite ? { rewrite } : {}),

@@ -223,6 +223,45 @@ export class Proxy {
     };
     ex.attempt = 1;
     this.#try(ex, ex.upstream, endpoint);
+    if (actions?.mirrors) this.#mirror(ex, ex.upstream, actions.mirrors);
+  }
+
+  /**
+   * RequestMirror: a copy of the request to each mirror's Service, for its share of requests, once the
+   * request body is complete (bodies are replayed from the retry copy, so up to 1 MiB). Host gets
+   * Envoy's `-shadow` suffix; answers and failures are discarded and never touch the client's exchange.
+   */
+  #mirror(ex: Exchange, plan: UpstreamPlan, mirrors: readonly { target: ServiceTarget; fraction: number }[]): void {
+    for (const m of mirrors) {
+      if (m.fraction < 1 && Math.random() >= m.fraction) continue;
+      const endpoint = m.target.endpoints.pick();
+      if (!endpoint) continue;
+      const headers = plan.headers.slice();
+      for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'host') headers[i + 1] = shadowHost(headers[i + 1]!);
+      const send = (body: Buffer | null) => {
+        const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
+        if (m.target.http2) {
+          const h2headers: OutgoingHttpHeaders = { ...headerObject(headers), ':method': plan.method, ':path': plan.path, ':scheme': 'http', ':authority': shadowHost(plan.host ?? endpointKey(upstream.address, upstream.port)) };
+          delete h2headers.host;
+          this.#deps.h2.session(upstream).then(
+            (session) => {
+              const stream = session.request(h2headers, { endStream: body === null });
+              stream.on('error', () => {}).resume();
+              if (body) stream.end(body);
+            },
+            () => {},
+          );
+          return;
+        }
+        try {
+          this.#deps.pools.get(upstream).dispatch({ path: plan.path, method: plan.method as Dispatcher.HttpMethod, headers, body, blocking: false }, DISCARD);
+        } catch {
+          // A mirror that cannot be sent is dropped, as Envoy's shadow requests are.
+        }
+      };
+      if (!plan.hasBody) send(null);
+      else ex.req.once('end', () => plan.bodyCopy && send(Buffer.concat(plan.bodyCopy)));
+    }
   }
 
   /** One try upstream: to `endpoint`, with the body streamed (first try) or replayed from the copy (retries). */
@@ -507,6 +546,21 @@ export class Proxy {
     }
   }
 }
+
+/** Envoy's shadow Host: `-shadow` after the host name, before any port. */
+function shadowHost(host: string): string {
+  const colon = host.lastIndexOf(':');
+  return colon > 0 && !host.endsWith(']') ? `${host.slice(0, colon)}-shadow${host.slice(colon)}` : `${host}-shadow`;
+}
+
+/** Reads and drops a mirrored request's answer. */
+const DISCARD: Dispatcher.DispatchHandler = {
+  onRequestStart: () => {},
+  onResponseStart: () => {},
+  onResponseData: () => {},
+  onResponseEnd: () => {},
+  onResponseError: () => {},
+};
 
 /** Flat [name, value, …] to an object (repeated names become arrays), for HTTP/2 responses. */
 function headerObject(flat: readonly string[]): Record<string, string | string[]> {

@@ -179,7 +179,26 @@ const httpFilter: Schema = {
       additionalProperties: false,
       properties: { hostname, path: pathModifier },
     },
-    requestMirror: unsupported('RequestMirror is not supported yet; the filter is ignored'),
+    requestMirror: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['backendRef'],
+      properties: {
+        backendRef: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { group: { type: 'string' }, kind: { type: 'string' }, name: dnsSubdomain, namespace: dnsLabel, port: portNumber },
+        },
+        percent: { type: 'integer', minimum: 0, maximum: 100 },
+        fraction: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['numerator'],
+          properties: { numerator: { type: 'integer', minimum: 0 }, denominator: { type: 'integer', minimum: 1 } },
+        },
+      },
+    },
     cors: unsupported('CORS is not supported yet; the filter is ignored'),
     extensionRef: unsupported('ExtensionRef filters are not supported; the filter is ignored'),
   },
