@@ -87,7 +87,10 @@ interface UpstreamPlan {
   clusterName: string;
   retry: RetryPolicy;
   retriesLeft: number;
-  tried: EndpointIR[];
+  /** The endpoint of the try in progress. */
+  endpoint: EndpointIR;
+  /** Endpoints of earlier tries, once there is a retry. */
+  tried: EndpointIR[] | undefined;
   /** The request body as sent on the first try, kept for retries; undefined once it outgrew the limit. */
   bodyCopy: Buffer[] | undefined;
   bodyCopyBytes: number;
@@ -217,7 +220,8 @@ export class Proxy {
       clusterName: log.upstreamCluster,
       retry: decision.retry,
       retriesLeft: decision.retry.numRetries,
-      tried: [],
+      endpoint,
+      tried: undefined,
       bodyCopy: hasBody ? [] : undefined,
       bodyCopyBytes: 0,
     };
@@ -267,7 +271,7 @@ export class Proxy {
   /** One try upstream: to `endpoint`, with the body streamed (first try) or replayed from the copy (retries). */
   #try(ex: Exchange, plan: UpstreamPlan, endpoint: EndpointIR): void {
     const n = ex.attempt;
-    plan.tried.push(endpoint);
+    plan.endpoint = endpoint;
     ex.log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
     ex.upstreamStart = performance.now();
     ex.controller = undefined;
@@ -309,17 +313,19 @@ export class Proxy {
     const retryNumber = plan.retry.numRetries - plan.retriesLeft;
     this.#deps.stats.counter(`cluster.${plan.clusterName}.upstream_rq_retry`).inc();
     ex.attempt++;
+    const tried = (plan.tried ??= []);
+    tried.push(plan.endpoint);
     const ceiling = Math.min(plan.retry.backoffBaseMs * 2 ** (retryNumber - 1), plan.retry.backoffMaxMs);
     ex.retryTimer = setTimeout(() => {
       ex.retryTimer = undefined;
       if (ex.done || ex.timedOut) return;
-      let endpoint = plan.tried[plan.tried.length - 1]!;
+      let endpoint = plan.endpoint;
       if (plan.target) {
         for (let i = 0; i < HOST_SELECTION_ATTEMPTS; i++) {
           const e = plan.target.endpoints.pick();
           if (!e) break;
           endpoint = e;
-          if (!plan.tried.includes(e)) break;
+          if (!tried.includes(e)) break;
         }
       }
       this.#try(ex, plan, endpoint);
