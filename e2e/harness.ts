@@ -3,8 +3,10 @@
  * Nothing is mocked; every listener binds port 0 and the harness reads the bound ports from the logs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -264,4 +266,34 @@ export function makeCerts(dir: string, args: string[]): void {
 export function certFiles(dir: string, namespace: string, serviceAccount: string): { cert: string; key: string; ca: string } {
   const base = join(dir, namespace, serviceAccount);
   return { cert: join(base, 'cert-chain.pem'), key: join(base, 'key.pem'), ca: join(base, 'root-cert.pem') };
+}
+
+/** Starts `bin/waypoint run` with the admin API on a free port, JSON access logs and `args`, and waits until `ready`. */
+export async function startProcess(args: string[], ready: (p: WaypointProcess) => boolean): Promise<WaypointProcess> {
+  const p = new WaypointProcess(['run', '--admin', '127.0.0.1:0', '--stats', 'off', '--health', 'off', '--access-log', 'json', ...args]);
+  await p.waitForLog(() => ready(p), 20_000).catch(async (e) => {
+    await p.stop();
+    throw e;
+  });
+  return p;
+}
+
+/** A Node HTTP/2 session to a waypoint's HBONE port, as a client ztunnel would hold, with `files` as its identity. */
+export function hboneSession(port: number, files: { cert: string; key: string; ca: string }): ClientHttp2Session {
+  return h2connect(`https://127.0.0.1:${port}`, {
+    ca: readFileSync(files.ca),
+    cert: readFileSync(files.cert),
+    key: readFileSync(files.key),
+    servername: '',
+    checkServerIdentity: () => undefined,
+    minVersion: 'TLSv1.3',
+  });
+}
+
+/** An HBONE tunnel (CONNECT) to `authority` on `session`; throws unless the waypoint answers 200. */
+export async function openTunnel(session: ClientHttp2Session, authority: string): Promise<ClientHttp2Stream> {
+  const stream = session.request({ ':method': 'CONNECT', ':authority': authority });
+  const [headers] = await once(stream, 'response');
+  if (headers[':status'] !== 200) throw new Error(`CONNECT ${authority}: ${headers[':status']}`);
+  return stream;
 }

@@ -6,12 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect as h2connect, createServer as createH2cServer, type ClientHttp2Stream, type Http2Server } from 'node:http2';
+import { connect as h2connect, createServer as createH2cServer, type Http2Server } from 'node:http2';
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, PYTHON, ROOT, WaypointProcess, certFiles, json, makeCerts, send, startBackend, type Backend } from './harness.ts';
+import { ConfigDir, PYTHON, ROOT, WaypointProcess, certFiles, hboneSession, json, makeCerts, openTunnel as tunnel, send, startBackend, startProcess, type Backend } from './harness.ts';
 
 const CLIENT = join(ROOT, 'e2e', 'interop', 'hbone_client.py');
 const ZTUNNEL = join(ROOT, 'e2e', 'interop', 'fake_ztunnel.py');
@@ -29,14 +29,6 @@ let ztunnelPort = 0;
 const waypointCert = () => certFiles(certs.path, 'default', 'waypoint');
 const sleep = () => certFiles(certs.path, 'default', 'sleep');
 
-async function startProcess(args: string[], ready: (p: WaypointProcess) => boolean): Promise<WaypointProcess> {
-  const p = new WaypointProcess(['run', '--admin', '127.0.0.1:0', '--stats', 'off', '--health', 'off', '--access-log', 'json', ...args]);
-  await p.waitForLog(() => ready(p), 20_000).catch(async (e) => {
-    await p.stop();
-    throw e;
-  });
-  return p;
-}
 
 /** Runs the Python HBONE client. Asynchronously: the backends live in this process and must keep answering. */
 async function python(args: string[], timeout = 60_000): Promise<{ status: number | null; out: ReturnType<typeof JSON.parse>; stderr: string }> {
@@ -87,24 +79,7 @@ function httpBody(raw: string): string {
   }
 }
 
-/** A Node HTTP/2 session to the waypoint's HBONE port, as a client ztunnel would hold. */
-function nodeSession(files = sleep()) {
-  return h2connect(`https://127.0.0.1:${inbound.hbonePort}`, {
-    ca: readFileSync(files.ca),
-    cert: readFileSync(files.cert),
-    key: readFileSync(files.key),
-    servername: '',
-    checkServerIdentity: () => undefined,
-    minVersion: 'TLSv1.3',
-  });
-}
-
-async function tunnel(session: ReturnType<typeof nodeSession>, authority: string): Promise<ClientHttp2Stream> {
-  const stream = session.request({ ':method': 'CONNECT', ':authority': authority });
-  const [headers] = await once(stream, 'response');
-  if (headers[':status'] !== 200) throw new Error(`CONNECT ${authority}: ${headers[':status']}`);
-  return stream;
-}
+const nodeSession = (files = sleep()) => hboneSession(inbound.hbonePort, files);
 
 beforeAll(async () => {
   certs = new ConfigDir();

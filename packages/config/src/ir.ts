@@ -161,7 +161,9 @@ export interface RouteParentStatusIR {
   conditions: RouteConditionIR[];
 }
 
+/** An HTTPRoute, or a GRPCRoute converted to HTTP matches (`kind: 'GRPCRoute'`). */
 export interface HttpRouteIR {
+  kind?: 'GRPCRoute';
   key: string;
   namespace: string;
   name: string;

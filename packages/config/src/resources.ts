@@ -127,6 +127,27 @@ export interface HTTPRoute {
   };
 }
 
+export interface GRPCMethodMatch {
+  type?: 'Exact' | 'RegularExpression';
+  service?: string;
+  method?: string;
+}
+
+export interface GRPCRoute {
+  kind: 'GRPCRoute';
+  metadata: ObjectMeta;
+  spec: {
+    parentRefs?: ParentReference[];
+    hostnames?: string[];
+    rules?: {
+      name?: string;
+      matches?: { method?: GRPCMethodMatch; headers?: HTTPRouteMatch['headers'] }[];
+      filters?: HTTPRouteFilter[];
+      backendRefs?: HTTPBackendRef[];
+    }[];
+  };
+}
+
 /** Lets resources in other namespaces refer to this namespace's resources (Gateway API). */
 export interface ReferenceGrant {
   kind: 'ReferenceGrant';
@@ -137,5 +158,5 @@ export interface ReferenceGrant {
   };
 }
 
-export type Resource = Namespace | Service | EndpointSlice | Pod | Gateway | HTTPRoute | ReferenceGrant;
+export type Resource = Namespace | Service | EndpointSlice | Pod | Gateway | HTTPRoute | GRPCRoute | ReferenceGrant;
 export type ResourceKind = Resource['kind'];

@@ -19,7 +19,7 @@ import type {
   ServiceIR,
 } from './ir.ts';
 import { compileRegex } from './regex.ts';
-import type { EndpointSlice, Gateway, HTTPBackendRef, ReferenceGrant, HTTPHeaderModifier, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, Namespace, ParentReference, Pod, Service } from './resources.ts';
+import type { EndpointSlice, Gateway, GRPCMethodMatch, GRPCRoute, HTTPBackendRef, ObjectMeta, ReferenceGrant, HTTPHeaderModifier, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, Namespace, ParentReference, Pod, Service } from './resources.ts';
 import { selectorMatches } from './selectors.ts';
 import type { SourcedResource } from './validate.ts';
 
@@ -58,7 +58,8 @@ export function translate(sourced: readonly SourcedResource[]): { ir: ConfigIR; 
   const gateways = of('Gateway').map((s) => translateGateway(s, report));
   const gatewaySpecs = new Map(of('Gateway').map((s) => [`${s.resource.metadata.namespace}/${s.resource.metadata.name}`, s.resource]));
   const referenceGrants = of('ReferenceGrant').map((s) => s.resource);
-  const httpRoutes = of('HTTPRoute').map((s) => translateHttpRoute(s, { namespaces, services, gateways, gatewaySpecs, referenceGrants }, report));
+  const routeCtx: RouteContext = { namespaces, services, gateways, gatewaySpecs, referenceGrants };
+  const httpRoutes = [...of('HTTPRoute').map((s) => translateHttpRoute(s, routeCtx, report)), ...of('GRPCRoute').map((s) => translateGrpcRoute(s, routeCtx, report))];
   return { ir: { namespaces, services, pods, gateways, httpRoutes }, diagnostics: report.diagnostics };
 }
 
@@ -229,7 +230,6 @@ function referenceGranted(grants: readonly ReferenceGrant[], fromNamespace: stri
 function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx: RouteContext, report: Reporter): HttpRouteIR {
   const route = src.resource;
   const namespace = route.metadata.namespace!;
-  const hostnames = route.spec.hostnames ?? [];
   const rules: HttpRuleIR[] = (route.spec.rules ?? [{}]).map((rule, ri) => {
     const matches = (rule.matches?.length ? rule.matches : [{}]).map((m, mi) => translateMatch(m, src, ['spec', 'rules', ri, 'matches', mi], report));
     const timeoutMs = ruleTimeout(rule.timeouts, src, ['spec', 'rules', ri, 'timeouts'], report);
@@ -243,6 +243,67 @@ function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx:
       backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
     };
   });
+  return finishRoute(src, 'HTTPRoute', route, rules, ctx, report);
+}
+
+/**
+ * A GRPCRoute, as Istio converts it: each method match becomes a path match on `/service/method`
+ * (service and method → Exact; service only → PathPrefix `/service`; method only or RegularExpression →
+ * RegularExpression), so GRPCRoutes and HTTPRoutes of one parent share one precedence order.
+ */
+function translateGrpcRoute(src: SourcedResource & { resource: GRPCRoute }, ctx: RouteContext, report: Reporter): HttpRouteIR {
+  const route = src.resource;
+  const namespace = route.metadata.namespace!;
+  const rules: HttpRuleIR[] = (route.spec.rules ?? [{}]).map((rule, ri) => {
+    const matches = (rule.matches?.length ? rule.matches : [{}]).map((m, mi) => {
+      const at: Path = ['spec', 'rules', ri, 'matches', mi];
+      const http = translateMatch({ headers: m.headers ?? [] }, src, at, report);
+      return { ...http, path: grpcPath(m.method, src, [...at, 'method'], report) };
+    });
+    return {
+      ...(rule.name ? { name: rule.name } : {}),
+      matches,
+      filters: translateFilters(rule.filters ?? [], matches, src, ['spec', 'rules', ri, 'filters'], report, (ref, at) => translateBackend(ref, namespace, ctx, src, at, report, 'requests are not mirrored there')),
+      backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
+    };
+  });
+  return { ...finishRoute(src, 'GRPCRoute', route, rules, ctx, report), kind: 'GRPCRoute' };
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function grpcPath(method: GRPCMethodMatch | undefined, src: SourcedResource, path: Path, report: Reporter): HttpMatchIR['path'] {
+  if (!method) return { type: 'PathPrefix', value: '/' };
+  const { service, method: name } = method;
+  if (service === undefined && name === undefined) {
+    report.add('error', src, path, 'needs service or method (or both)');
+    return { type: 'PathPrefix', value: '/' };
+  }
+  if ((method.type ?? 'Exact') === 'Exact') {
+    if (service !== undefined && !/^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$/.test(service)) report.add('error', src, [...path, 'service'], `not a gRPC service name: ${JSON.stringify(service)}`);
+    if (name !== undefined && !/^[A-Za-z_][A-Za-z_0-9]*$/.test(name)) report.add('error', src, [...path, 'method'], `not a gRPC method name: ${JSON.stringify(name)}`);
+    if (service !== undefined && name !== undefined) return { type: 'Exact', value: `/${service}/${name}` };
+    if (service !== undefined) return { type: 'PathPrefix', value: `/${service}` };
+    return { type: 'RegularExpression', value: `/[^/]+/${escapeRegex(name!)}` };
+  }
+  for (const [field, value] of [['service', service], ['method', name]] as const) {
+    const err = value !== undefined ? compileRegex(value).error : undefined;
+    if (err) report.add('error', src, [...path, field], err);
+  }
+  return { type: 'RegularExpression', value: `/${service ?? '[^/]+'}/${name ?? '[^/]+'}` };
+}
+
+/** What every route kind shares: parents, attachment, status. */
+function finishRoute(
+  src: SourcedResource,
+  routeKind: 'HTTPRoute' | 'GRPCRoute',
+  route: { metadata: ObjectMeta; spec: { parentRefs?: ParentReference[]; hostnames?: string[] } },
+  rules: HttpRuleIR[],
+  ctx: RouteContext,
+  report: Reporter,
+): HttpRouteIR {
+  const namespace = route.metadata.namespace!;
+  const hostnames = route.spec.hostnames ?? [];
   const invalid = rules.flatMap((r) => r.backends).find((b): b is Extract<BackendIR, { kind: 'invalid' }> => b.kind === 'invalid');
   const resolvedRefs: RouteConditionIR = invalid
     ? { type: 'ResolvedRefs', status: 'False', reason: invalid.reason.split(':')[0]!, message: invalid.reason }
@@ -254,7 +315,7 @@ function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx:
     const group = ref.group ?? GATEWAY_GROUP;
     const kind = ref.kind ?? 'Gateway';
     const parentRef = { group, kind, namespace: ref.namespace ?? namespace, name: ref.name, ...(ref.sectionName ? { sectionName: ref.sectionName } : {}), ...(ref.port ? { port: ref.port } : {}) };
-    const result = attach(ref, parentRef, hostnames, namespace, ctx);
+    const result = attach(ref, parentRef, hostnames, namespace, routeKind, ctx);
     if (result.accepted) attachments.push(...result.attachments);
     else report.add('warning', src, ['spec', 'parentRefs', pi], `not accepted by its parent: ${result.reason}: ${result.message}`);
     status.push({
@@ -290,6 +351,7 @@ function attach(
   parentRef: RouteParentStatusIR['parentRef'],
   hostnames: readonly string[],
   routeNamespace: string,
+  routeKind: 'HTTPRoute' | 'GRPCRoute',
   ctx: RouteContext,
 ): AttachResult {
   if (parentRef.group === '' && parentRef.kind === 'Service') {
@@ -317,9 +379,9 @@ function attach(
     return { accepted: false, reason: 'NoMatchingParent', message: `Gateway ${key} has no HTTP listener${ref.sectionName ? ` named ${ref.sectionName}` : ''}${ref.port ? ` on port ${ref.port}` : ''}` };
   }
   const spec = ctx.gatewaySpecs.get(key);
-  const allowed = candidates.filter((l) => routeAllowed(spec?.spec.listeners.find((x) => x.name === l.name), gw.namespace, routeNamespace, ctx));
+  const allowed = candidates.filter((l) => routeAllowed(spec?.spec.listeners.find((x) => x.name === l.name), gw.namespace, routeNamespace, routeKind, ctx));
   if (allowed.length === 0) {
-    return { accepted: false, reason: 'NotAllowedByListeners', message: `no listener of Gateway ${key} allows HTTPRoutes from namespace ${routeNamespace}` };
+    return { accepted: false, reason: 'NotAllowedByListeners', message: `no listener of Gateway ${key} allows ${routeKind}s from namespace ${routeNamespace}` };
   }
   const attachments: RouteAttachmentIR[] = [];
   for (const l of allowed) {
@@ -332,9 +394,15 @@ function attach(
   return { accepted: true, attachments };
 }
 
-function routeAllowed(listener: Gateway['spec']['listeners'][number] | undefined, gatewayNamespace: string, routeNamespace: string, ctx: RouteContext): boolean {
+function routeAllowed(
+  listener: Gateway['spec']['listeners'][number] | undefined,
+  gatewayNamespace: string,
+  routeNamespace: string,
+  routeKind: 'HTTPRoute' | 'GRPCRoute',
+  ctx: RouteContext,
+): boolean {
   const kinds = listener?.allowedRoutes?.kinds;
-  if (kinds && !kinds.some((k) => k.kind === 'HTTPRoute' && (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP)) return false;
+  if (kinds && !kinds.some((k) => k.kind === routeKind && (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP)) return false;
   const ns = listener?.allowedRoutes?.namespaces;
   switch (ns?.from ?? 'Same') {
     case 'All':

@@ -4,7 +4,7 @@ import type { Resource, ResourceKind } from './resources.ts';
 import type { SourceDocument } from './source.ts';
 import type { Schema } from './schemas/common.ts';
 import { endpointSliceSchema, namespaceSchema, podSchema, serviceSchema } from './schemas/core.ts';
-import { gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
+import { gatewaySchema, grpcRouteSchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
 
 interface KindInfo {
   kind: ResourceKind;
@@ -22,6 +22,7 @@ export const SUPPORTED_KINDS: readonly KindInfo[] = [
   { kind: 'EndpointSlice', apiVersions: ['discovery.k8s.io/v1'], namespaced: true, schema: endpointSliceSchema },
   { kind: 'Gateway', apiVersions: GATEWAY_VERSIONS, namespaced: true, schema: gatewaySchema },
   { kind: 'HTTPRoute', apiVersions: GATEWAY_VERSIONS, namespaced: true, schema: httpRouteSchema },
+  { kind: 'GRPCRoute', apiVersions: ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1alpha2'], namespaced: true, schema: grpcRouteSchema },
   { kind: 'ReferenceGrant', apiVersions: ['gateway.networking.k8s.io/v1beta1', 'gateway.networking.k8s.io/v1alpha2'], namespaced: true, schema: referenceGrantSchema },
 ];
 

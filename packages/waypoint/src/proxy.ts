@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
 import { modifyHeaders, modifyPath, parseHost, redirectLocation, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
@@ -71,6 +71,8 @@ interface Exchange {
   attempt: number;
   /** The back-off before the next try. */
   retryTimer?: NodeJS.Timeout | undefined;
+  /** A gRPC trailers-only reply went straight to the HTTP/2 stream (the response object never finishes). */
+  repliedOnStream?: boolean;
   upstream?: UpstreamPlan;
 }
 
@@ -519,6 +521,7 @@ export class Proxy {
 
   #local(ex: Exchange, status: number, body: string, flag: string, details: string, extra: readonly string[] = []): void {
     const { res, log } = ex;
+    if (status >= 400 && isGrpcRequest(ex.req)) return this.#grpcLocal(ex, status, body, flag, details);
     log.responseCode = status;
     log.responseFlags = flag;
     log.responseCodeDetails = details;
@@ -531,13 +534,40 @@ export class Proxy {
     res.end(body);
   }
 
+  /**
+   * A local reply to a gRPC client, as Envoy converts it: HTTP 200 with `grpc-status` from gRPC's
+   * HTTP-to-gRPC mapping and the reply text as `grpc-message`, trailers-only (one HEADERS frame that
+   * ends the stream) on HTTP/2.
+   */
+  #grpcLocal(ex: Exchange, status: number, body: string, flag: string, details: string): void {
+    const { res, log } = ex;
+    log.responseCode = 200;
+    log.responseFlags = flag;
+    log.responseCodeDetails = details;
+    log.bytesSent = 0;
+    const headers: Record<string, string> = {
+      'content-type': 'application/grpc',
+      'grpc-status': String(grpcStatusForHttp(status)),
+      server: SERVER_HEADER,
+    };
+    if (body) headers['grpc-message'] = encodeURIComponent(body);
+    const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream;
+    if (ex.req.httpVersionMajor === 2 && stream && !stream.headersSent) {
+      ex.repliedOnStream = true;
+      stream.respond({ ':status': 200, ...headers }, { endStream: true });
+      return;
+    }
+    res.writeHead(200, { ...headers, 'content-length': '0', ...(this.#deps.draining() ? { connection: 'close' } : {}) });
+    res.end();
+  }
+
   #finish(ex: Exchange): void {
     const { res, log } = ex;
     ex.done = true;
     clearTimeout(ex.timer);
     clearTimeout(ex.retryTimer);
     this.#rqActive.dec();
-    if (!res.writableFinished) {
+    if (!res.writableFinished && !ex.repliedOnStream) {
       // The client went away before the response was complete.
       if (log.responseFlags === '-') log.responseFlags = 'DC';
       ex.controller?.abort(new Error('downstream connection closed'));
@@ -550,6 +580,32 @@ export class Proxy {
       log.durationMs = Date.now() - log.startTime;
       this.#deps.accessLog.log(log);
     }
+  }
+}
+
+function isGrpcRequest(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  return type !== undefined && type.startsWith('application/grpc');
+}
+
+/** gRPC's HTTP-to-gRPC status mapping (grpc/doc/http-grpc-status-mapping.md), which Envoy applies to local replies. */
+function grpcStatusForHttp(status: number): number {
+  switch (status) {
+    case 400:
+      return 13; // INTERNAL
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14; // UNAVAILABLE
+    default:
+      return 2; // UNKNOWN
   }
 }
 

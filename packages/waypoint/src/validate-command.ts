@@ -15,7 +15,7 @@ export function validateCommand(configPaths: string[], namespace: string, write:
       const p = st.parentRef;
       const parent = `${p.kind === 'Service' ? 'Service' : p.kind}/${p.namespace}/${p.name}${p.sectionName ? `/${p.sectionName}` : ''}${p.port ? `:${p.port}` : ''}`;
       const conditions = st.conditions.map((c) => `${c.type}=${c.status}${c.status === 'True' ? '' : ` (${c.reason})`}`).join(', ');
-      write(`status: HTTPRoute/${route.namespace}/${route.name} parent ${parent}: ${conditions}`);
+      write(`status: ${route.kind ?? 'HTTPRoute'}/${route.namespace}/${route.name} parent ${parent}: ${conditions}`);
     }
   }
   const errors = all.filter((d) => d.severity === 'error').length;

@@ -262,3 +262,60 @@ export const referenceGrantSchema: Schema = resource(true, {
     },
   },
 });
+
+const grpcFilterProperties = httpFilter.properties as Record<string, Schema>;
+const grpcFilter: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { enum: ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'ExtensionRef'] },
+    requestHeaderModifier: headerModifier,
+    responseHeaderModifier: headerModifier,
+    requestMirror: grpcFilterProperties.requestMirror!,
+    extensionRef: grpcFilterProperties.extensionRef!,
+  },
+};
+
+export const grpcRouteSchema: Schema = resource(true, {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    parentRefs: { type: 'array', maxItems: 32, items: parentRef },
+    hostnames: { type: 'array', maxItems: 16, items: hostname },
+    rules: {
+      type: 'array',
+      maxItems: 16,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          name: dnsLabel,
+          matches: {
+            type: 'array',
+            maxItems: 64,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                method: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    type: { enum: ['Exact', 'RegularExpression'] },
+                    service: { type: 'string', maxLength: 1024 },
+                    method: { type: 'string', maxLength: 1024 },
+                  },
+                },
+                headers: { type: 'array', maxItems: 16, items: stringMatch(['Exact', 'RegularExpression']) },
+              },
+            },
+          },
+          filters: { type: 'array', maxItems: 16, items: grpcFilter },
+          backendRefs: { type: 'array', maxItems: 16, items: backendRef },
+          sessionPersistence: unsupported('sessionPersistence is not implemented (Istio does not implement it either); ignored'),
+        },
+      },
+    },
+  },
+});
