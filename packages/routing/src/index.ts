@@ -7,3 +7,5 @@ export { QueryView, headerValue, type RouteRequest } from './request.ts';
 export { portProtocol, type PortProtocol } from './protocols.ts';
 export { Router, parseHost, type AddressTarget, type RouterOptions } from './router.ts';
 export { RouteTable } from './table.ts';
+export { formatTrace, type BackendTrace, type DecisionTrace } from './explain.ts';
+export type { CandidateTrace } from './table.ts';

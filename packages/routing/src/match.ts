@@ -35,12 +35,14 @@ export function normalizedPrefix(value: string): string {
 
 /** One HTTPRoute match, compiled: every condition must hold. */
 export class CompiledMatch {
+  readonly #ir: HttpMatchIR;
   readonly #path: ValueTest;
   readonly #method: string | undefined;
   readonly #headers: { name: string; test: ValueTest }[];
   readonly #query: { name: string; test: ValueTest }[];
 
   constructor(match: HttpMatchIR) {
+    this.#ir = match;
     this.#path = pathTest(match.path);
     this.#method = match.method;
     this.#headers = match.headers.map((h) => ({ name: h.name, test: valueTest(h.type, h.value) }));
@@ -68,4 +70,39 @@ export class CompiledMatch {
     }
     return true;
   }
+
+  /** Why this match does not take the request (the first condition that fails), or undefined when it does. */
+  mismatch(req: RouteRequest, query: QueryView): string | undefined {
+    const m = this.#ir;
+    if (!this.#path(req.path)) return `path ${JSON.stringify(req.path)} is not ${describePath(m.path)}`;
+    if (this.#method !== undefined && req.method !== this.#method) return `method is ${req.method}, not ${this.#method}`;
+    for (const [i, h] of this.#headers.entries()) {
+      const v = headerValue(req.headers, h.name);
+      if (v === undefined) return `header ${h.name} is absent`;
+      if (!h.test(v)) return `header ${h.name}: ${JSON.stringify(v)} does not match ${describeValue(m.headers[i]!)}`;
+    }
+    for (const [i, q] of this.#query.entries()) {
+      const v = query.get(q.name);
+      if (v === null) return `query parameter ${q.name} is absent`;
+      if (!q.test(v)) return `query parameter ${q.name}: ${JSON.stringify(v)} does not match ${describeValue(m.queryParams[i]!)}`;
+    }
+    return undefined;
+  }
+}
+
+function describePath(p: HttpMatchIR['path']): string {
+  return p.type === 'Exact' ? `exactly ${JSON.stringify(p.value)}` : p.type === 'PathPrefix' ? `under prefix ${JSON.stringify(p.value)}` : `matched by regex ${JSON.stringify(p.value)}`;
+}
+
+function describeValue(v: { type: string; value: string }): string {
+  return v.type === 'Exact' ? JSON.stringify(v.value) : `regex ${JSON.stringify(v.value)}`;
+}
+
+/** A match as one line: `PathPrefix /api, method GET, header x-v = "1"`. */
+export function describeMatch(m: HttpMatchIR): string {
+  const parts = [`${m.path.type} ${m.path.value}`];
+  if (m.method) parts.push(`method ${m.method}`);
+  for (const h of m.headers) parts.push(`header ${h.name} ${h.type === 'Exact' ? '=' : '~'} ${JSON.stringify(h.value)}`);
+  for (const q of m.queryParams) parts.push(`query ${q.name} ${q.type === 'Exact' ? '=' : '~'} ${JSON.stringify(q.value)}`);
+  return parts.join(', ');
 }

@@ -4,6 +4,7 @@ import { portProtocol } from './protocols.ts';
 import { DEFAULT_RETRY, NO_ROUTE, type Direct, type RouteDecision, type ServiceTarget } from './decision.ts';
 import type { RouteRequest } from './request.ts';
 import { RouteTable, type RuleRef } from './table.ts';
+import { traceBackend, type DecisionTrace } from './explain.ts';
 import { asciiLower, HASH_START, hashStep, StringTable } from './string-table.ts';
 
 export interface RouterOptions {
@@ -48,16 +49,21 @@ class VirtualHosts {
   any: RouteTable | undefined;
 
   find(host: string): RouteTable | undefined {
+    return this.findNamed(host)?.table;
+  }
+
+  /** The virtual host for `host`, with the hostname it was configured under. */
+  findNamed(host: string): { name: string; table: RouteTable } | undefined {
     const exact = this.exact.get(host);
-    if (exact) return exact;
+    if (exact) return { name: host, table: exact };
     if (this.wildcard.size) {
       // Longest suffix first: for a.b.example.com try .b.example.com, then .example.com, then .com.
       for (let dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
         const table = this.wildcard.get(host.slice(dot));
-        if (table && dot > 0) return table;
+        if (table && dot > 0) return { name: `*${host.slice(dot)}`, table };
       }
     }
-    return this.any;
+    return this.any ? { name: '*', table: this.any } : undefined;
   }
 }
 
@@ -196,6 +202,61 @@ export class Router {
   routeGateway(gatewayPort: number, hostName: string, req: RouteRequest): RouteDecision {
     const table = this.#gateways.get(gatewayPort)?.find(hostName);
     return table ? table.decide(req) : NO_ROUTE;
+  }
+
+  /**
+   * The decision for a request, explained: how its table was selected, every match in precedence order
+   * with why it lost, and the chosen rule's backends. `via` is the plain listener's Gateway port, or the
+   * destination of an HBONE tunnel.
+   */
+  explain(via: { kind: 'plain'; gatewayPort: number } | { kind: 'tunnel'; ip: string; port: number }, host: string | undefined, req: RouteRequest): DecisionTrace {
+    const { name, port: hostPort } = parseHost(host);
+    const request = { method: req.method, host, path: req.path, query: req.query };
+    const selection: string[] = [];
+    const done = (candidates: DecisionTrace['candidates'], backends: readonly { decision: RouteDecision; weight: number }[]): DecisionTrace => {
+      const total = backends.reduce((sum, b) => sum + b.weight, 0);
+      return { request, selection, candidates, backends: backends.filter((b) => b.weight > 0).map((b) => traceBackend(b.decision, b.weight, total, request, name, hostPort)) };
+    };
+    const mesh = (svc: ServiceIR, port: number): DecisionTrace => {
+      selection.push(`Service ${svc.key} port ${port} (mesh routing)`);
+      const m = this.#mesh.get(svc)?.get(port);
+      if (!m) {
+        selection.push(`the Service has no port ${port}`);
+        return done([], [{ decision: NO_ROUTE, weight: 1 }]);
+      }
+      if (!m.table) {
+        selection.push('no HTTPRoute or GRPCRoute is attached: Istio’s default route to the Service itself');
+        return done([], [{ decision: m.fallback, weight: 1 }]);
+      }
+      const { candidates, backends } = m.table.explain(req);
+      return done(candidates, backends);
+    };
+    if (via.kind === 'tunnel') {
+      selection.push(`HBONE tunnel to ${via.ip}:${via.port}`);
+      const svc = this.#servicesByIp.get(via.ip);
+      if (svc) return mesh(svc, via.port);
+      if (this.#workloadsByIp.has(via.ip)) {
+        selection.push('a workload address, not a Service: straight to it');
+        return done([], [{ decision: this.routeAddress(via.ip, via.port, req), weight: 1 }]);
+      }
+      selection.push('no Service or workload has this address');
+      return done([], [{ decision: NO_ROUTE, weight: 1 }]);
+    }
+    selection.push(`plain HTTP listener serving Gateway port ${via.gatewayPort}`);
+    const svc = this.#servicesByHost.get(name);
+    if (svc) {
+      selection.push(`Host ${JSON.stringify(host)} names Service ${svc.key}`);
+      return mesh(svc, hostPort ?? 80);
+    }
+    const vhosts = this.#gateways.get(via.gatewayPort);
+    const found = vhosts?.findNamed(name);
+    if (!found) {
+      selection.push(vhosts ? `no Gateway listener hostname on port ${via.gatewayPort} takes ${JSON.stringify(name)}` : `no Gateway listener on port ${via.gatewayPort} has routes`);
+      return done([], [{ decision: NO_ROUTE, weight: 1 }]);
+    }
+    selection.push(`Gateway routing, virtual host ${JSON.stringify(found.name)}`);
+    const { candidates, backends } = found.table.explain(req);
+    return done(candidates, backends);
   }
 
   /** The plain HTTP listener's rule: a Host naming a Service gets mesh routing, anything else Gateway routing. */

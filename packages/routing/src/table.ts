@@ -1,16 +1,19 @@
 import type { BackendIR, HttpRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
-import { CompiledMatch, normalizedPrefix } from './match.ts';
+import { CompiledMatch, describeMatch, normalizedPrefix } from './match.ts';
 import { compareMatches, compareRoutes } from './precedence.ts';
 import { QueryView, type RouteRequest } from './request.ts';
 import { HASH_START, hashStep, StringTable } from './string-table.ts';
 
 /** Weighted choice among a rule's backends, each already resolved to a decision. */
 class WeightedBackends {
+  /** Every backend with its weight (zero weights included), for explain. */
+  readonly all: readonly { decision: RouteDecision; weight: number }[];
   readonly #choices: RouteDecision[];
   readonly #cumulative: number[];
   readonly #total: number;
   constructor(choices: { decision: RouteDecision; weight: number }[], allZero: LocalReply) {
+    this.all = choices.length && choices.some((c) => c.weight > 0) ? choices : [{ decision: allZero, weight: 1 }];
     const kept = choices.filter((c) => c.weight > 0);
     this.#choices = kept.length ? kept.map((c) => c.decision) : [allZero];
     let sum = 0;
@@ -29,6 +32,9 @@ class WeightedBackends {
 interface Entry {
   /** Position in precedence order: of two matching entries, the lower index wins. */
   index: number;
+  route: HttpRouteIR;
+  ruleIndex: number;
+  matchIndex: number;
   match: CompiledMatch;
   backends: WeightedBackends;
 }
@@ -64,6 +70,8 @@ export class RouteTable {
   /** Prefixes that match every path ('/'). */
   readonly #everyPath: Bucket = [];
   readonly #regex: Bucket = [];
+  /** Every entry in precedence order, for explain. */
+  readonly #ordered: Entry[] = [];
 
   constructor(rules: readonly RuleRef[], lookup: TargetLookup) {
     const flat: { route: HttpRouteIR; ruleIndex: number; matchIndex: number }[] = [];
@@ -77,7 +85,8 @@ export class RouteTable {
     flat.forEach(({ route, ruleIndex, matchIndex }, index) => {
       const rule = route.rules[ruleIndex]!;
       const match = rule.matches[matchIndex]!;
-      const entry: Entry = { index, match: new CompiledMatch(match), backends: ruleBackends(route, ruleIndex, matchIndex, lookup) };
+      const entry: Entry = { index, route, ruleIndex, matchIndex, match: new CompiledMatch(match), backends: ruleBackends(route, ruleIndex, matchIndex, lookup) };
+      this.#ordered.push(entry);
       usesQuery ||= entry.match.usesQuery;
       const { type, value } = match.path;
       if (type === 'Exact') bucketFor(this.#exact, value).push(entry);
@@ -129,6 +138,37 @@ export class RouteTable {
     for (const e of this.#regex) if (e.match.matches(req, query)) return e.backends.pick();
     return NO_ROUTE;
   }
+
+  /** The scan `decide` stands for, reported match by match. */
+  explain(req: RouteRequest): { candidates: CandidateTrace[]; backends: readonly { decision: RouteDecision; weight: number }[] } {
+    const query = new QueryView(req.query);
+    let chosen: Entry | undefined;
+    const candidates = this.#ordered.map((e): CandidateTrace => {
+      const why = chosen ? undefined : e.match.mismatch(req, query);
+      const result = chosen ? 'not reached' : why ? `lost: ${why}` : 'chosen';
+      if (!chosen && !why) chosen = e;
+      return {
+        route: e.route.key,
+        kind: e.route.kind ?? 'HTTPRoute',
+        rule: e.ruleIndex,
+        match: e.matchIndex,
+        condition: describeMatch(e.route.rules[e.ruleIndex]!.matches[e.matchIndex]!),
+        result,
+      };
+    });
+    return { candidates, backends: chosen ? chosen.backends.all : [{ decision: NO_ROUTE, weight: 1 }] };
+  }
+}
+
+/** One match of a table, as explain reports it. */
+export interface CandidateTrace {
+  route: string;
+  kind: 'HTTPRoute' | 'GRPCRoute';
+  rule: number;
+  match: number;
+  condition: string;
+  /** 'chosen', 'lost: <why>', or 'not reached' (an earlier match was chosen). */
+  result: string;
 }
 
 /** The first entry of `bucket` that holds, if it precedes `best`; else `best`. */

@@ -105,6 +105,10 @@ describe('precedence invariants', () => {
           const expected = all.find((e) => holds(e.x, p))?.routeName ?? '-';
           const d = table.routePlain(80, 't0', request(p.path, { method: p.method, headers: p.header ? { 'x-h': p.header } : {} }));
           expect(d.routeName, `${p.method} ${p.path} x-h=${p.header}`).toBe(expected);
+          // explain reports the same winner as the indexed decision.
+          const trace = table.explain({ kind: 'plain', gatewayPort: 80 }, 't0', request(p.path, { method: p.method, headers: p.header ? { 'x-h': p.header } : {} }));
+          const chosen = trace.candidates.find((c) => c.result === 'chosen');
+          expect(chosen ? `default.${chosen.route.split('/')[1]}.${chosen.rule}.${chosen.match}` : '-').toBe(expected);
         }
       }),
       { numRuns: 300 },

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatDiagnostic } from '@waypoint/config';
+import { formatTrace } from '@waypoint/routing';
+import { parseExplainRequest } from './cli.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
 import type { ServerState } from './server-state.ts';
@@ -39,6 +41,22 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
           uptime_all_epochs: `${Math.floor((Date.now() - deps.startedAt.getTime()) / 1000)}s`,
           command_line_options: { argv: deps.commandLine },
         }),
+    ],
+    '/explain': [
+      'how the config in force routes a request: ?request=GET%20http://host/path&header=name:%20value&port=80 (or tunnel=IP:PORT)&format=json',
+      (_req, res, query) => {
+        const snap = store.current;
+        if (!snap) return send(res, 503, 'no config in force yet\n');
+        let r;
+        try {
+          r = parseExplainRequest(query.get('request') ?? '', query.getAll('header'), query.get('port') ?? undefined, query.get('tunnel') ?? undefined);
+        } catch (e) {
+          return send(res, 400, `${(e as Error).message}\n`);
+        }
+        const trace = snap.router.explain(r.via, r.host, { method: r.method, path: r.path, query: r.query, headers: r.headers });
+        if (query.get('format') === 'json') return json(res, { version: snap.version, ...trace });
+        send(res, 200, `config version ${snap.version}\n${formatTrace(trace).join('\n')}\n`);
+      },
     ],
     '/config_dump': [
       'dump the config in force (the IR), its warnings and the last rejected reload',

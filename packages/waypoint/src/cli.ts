@@ -33,6 +33,7 @@ export const USAGE = `usage:
                [--cert F --key F --ca F] [--concurrency N] [--access-log text|json|off]
                [--drain-time SECONDS] [--log-level LEVEL]
   waypoint validate --config PATH...
+  waypoint explain --config PATH... [--port N | --tunnel IP:PORT] [-H 'name: value']... [--json] '[METHOD] URL'
   waypoint certs --out DIR [--trust-domain TD] --identity NS/SA... [--days N] [--dns NAME]... [--expired]
 Every flag also reads from WAYPOINT_<FLAG> (e.g. WAYPOINT_HTTP_LISTEN); lists are comma-separated.
 POD_NAMESPACE sets the default --namespace.`;
@@ -159,6 +160,81 @@ export function parseValidateOptions(args: string[], env: Env): { configPaths: s
   const configPaths = pickList(values, env, 'config');
   if (configPaths.length === 0) throw new Error('no config: give --config PATH');
   return { configPaths, namespace: values.namespace ?? env.WAYPOINT_NAMESPACE ?? env.POD_NAMESPACE ?? 'default' };
+}
+
+/** A request to explain: how it arrives and what it carries. */
+export interface ExplainRequest {
+  via: { kind: 'plain'; gatewayPort: number } | { kind: 'tunnel'; ip: string; port: number };
+  method: string;
+  host: string | undefined;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+}
+
+export interface ExplainOptions extends ExplainRequest {
+  configPaths: string[];
+  namespace: string;
+  json: boolean;
+}
+
+/**
+ * `'[METHOD] URL'` (the method defaults to GET), `name: value` headers, and either a Gateway port for the
+ * plain listener (default 80) or the `IP:PORT` of an HBONE tunnel. Shared by `explain` and the admin API.
+ */
+export function parseExplainRequest(request: string, headerLines: readonly string[], port: string | undefined, tunnel: string | undefined): ExplainRequest {
+  const words = request.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0 || words.length > 2) throw new Error(`give the request as '[METHOD] URL', e.g. 'GET http://reviews.default/api?x=1'`);
+  const method = words.length === 2 ? words[0]!.toUpperCase() : 'GET';
+  let url: URL;
+  try {
+    url = new URL(words[words.length - 1]!);
+  } catch {
+    throw new Error(`not an absolute URL: ${JSON.stringify(words[words.length - 1])} (write it as http://host/path)`);
+  }
+  const headers: Record<string, string> = {};
+  for (const h of headerLines) {
+    const colon = h.indexOf(':');
+    if (colon <= 0) throw new Error(`header ${JSON.stringify(h)}: write it as 'name: value'`);
+    const name = h.slice(0, colon).trim().toLowerCase();
+    headers[name] = headers[name] !== undefined ? `${headers[name]},${h.slice(colon + 1).trim()}` : h.slice(colon + 1).trim();
+  }
+  if (port !== undefined && tunnel !== undefined) throw new Error('port and tunnel exclude each other');
+  let via: ExplainRequest['via'] = { kind: 'plain', gatewayPort: integer(port ?? '80', 'port', 1, 65535) };
+  if (tunnel !== undefined) {
+    const m = /^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\]):(\d+)$/.exec(tunnel);
+    if (!m) throw new Error(`tunnel ${JSON.stringify(tunnel)}: write it as IP:PORT, the CONNECT authority`);
+    via = { kind: 'tunnel', ip: m[1]!.replace(/^\[|\]$/g, ''), port: integer(m[2]!, 'tunnel port', 1, 65535) };
+  }
+  const host = headers.host ?? url.host;
+  headers.host = host;
+  return { via, method, host, path: url.pathname, query: url.search.slice(1), headers };
+}
+
+export function parseExplainOptions(args: string[], env: Env): ExplainOptions | 'help' {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', multiple: true },
+      namespace: { type: 'string' },
+      port: { type: 'string' },
+      tunnel: { type: 'string' },
+      header: { type: 'string', short: 'H', multiple: true },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) return 'help';
+  const configPaths = pickList(values, env, 'config');
+  if (configPaths.length === 0) throw new Error('no config: give --config PATH');
+  return {
+    ...parseExplainRequest(positionals.join(' '), values.header ?? [], values.port, values.tunnel),
+    configPaths,
+    namespace: values.namespace ?? env.WAYPOINT_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
+    json: values.json ?? false,
+  };
 }
 
 export interface CertsOptions {

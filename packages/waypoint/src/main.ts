@@ -1,4 +1,5 @@
-import { parseCertsOptions, parseRunOptions, parseValidateOptions, USAGE } from './cli.ts';
+import { parseCertsOptions, parseExplainOptions, parseRunOptions, parseValidateOptions, USAGE } from './cli.ts';
+import { explainCommand } from './explain-command.ts';
 import { certsCommand } from './certs-command.ts';
 import { run } from './run.ts';
 import { validateCommand } from './validate-command.ts';
@@ -16,6 +17,11 @@ async function main(argv: string[]): Promise<number> {
         const options = parseValidateOptions(args, process.env);
         if (options === 'help') return (console.log(USAGE), 0);
         return validateCommand(options.configPaths, options.namespace, (line) => console.log(line));
+      }
+      case 'explain': {
+        const options = parseExplainOptions(args, process.env);
+        if (options === 'help') return (console.log(USAGE), 0);
+        return explainCommand(options, (line) => console.log(line));
       }
       case 'certs': {
         const options = parseCertsOptions(args);
