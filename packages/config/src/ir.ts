@@ -9,6 +9,9 @@ export interface ConfigIR {
   pods: PodIR[];
   gateways: GatewayIR[];
   httpRoutes: HttpRouteIR[];
+  /** VirtualServices in force for some Service (not shadowed by an HTTPRoute, not in conflict). */
+  virtualServices: VirtualServiceIR[];
+  destinationRules: DestinationRuleIR[];
 }
 
 export interface ServiceIR {
@@ -87,9 +90,17 @@ export interface HeaderModifierIR {
   remove: string[];
 }
 
-export type PathModifierIR = { type: 'ReplaceFullPath'; value: string } | { type: 'ReplacePrefixMatch'; value: string };
+export type PathModifierIR =
+  | { type: 'ReplaceFullPath'; value: string }
+  | { type: 'ReplacePrefixMatch'; value: string }
+  /** Envoy's prefix_rewrite (Istio rewrite.uri after a prefix match): `prefix` is replaced as a plain string. */
+  | { type: 'ReplacePlainPrefix'; prefix: string; value: string }
+  /** Envoy's regex_rewrite (Istio uriRegexRewrite): every match of `pattern` is replaced; `\\1` names a group. */
+  | { type: 'RegexRewrite'; pattern: string; substitution: string };
 
 export interface RedirectIR {
+  /** Istio derivePort FROM_PROTOCOL_DEFAULT: the Location carries no port (the scheme's default). */
+  dropPort?: boolean;
   scheme?: 'http' | 'https';
   hostname?: string;
   path?: PathModifierIR;
@@ -172,4 +183,88 @@ export interface HttpRouteIR {
   rules: HttpRuleIR[];
   attachments: RouteAttachmentIR[];
   status: RouteParentStatusIR[];
+}
+
+/** Istio's StringMatch. */
+export interface IstioStringMatchIR {
+  type: 'exact' | 'prefix' | 'regex';
+  value: string;
+}
+
+/** One VirtualService HTTP match: every condition must hold. Names of headers and query parameters are as written (headers lower case). */
+export interface VsMatchIR {
+  uri?: IstioStringMatchIR;
+  ignoreUriCase: boolean;
+  method?: IstioStringMatchIR;
+  authority?: IstioStringMatchIR;
+  scheme?: IstioStringMatchIR;
+  headers: { name: string; match: IstioStringMatchIR }[];
+  withoutHeaders: { name: string; match: IstioStringMatchIR }[];
+  queryParams: { name: string; match: IstioStringMatchIR }[];
+  port?: number;
+  sourceNamespace?: string;
+}
+
+export type VsDestinationIR =
+  | { kind: 'service'; service: string; port: number | undefined; subset?: string; weight: number; requestHeaders?: HeaderModifierIR; responseHeaders?: HeaderModifierIR }
+  | { kind: 'invalid'; reason: string; weight: number };
+
+export interface FaultIR {
+  delay?: { ms: number; fraction: number };
+  abort?: { httpStatus?: number; grpcStatus?: number; fraction: number };
+}
+
+export interface VsRouteIR {
+  name?: string;
+  /** Empty: matches every request. */
+  matches: VsMatchIR[];
+  action:
+    | { kind: 'route'; destinations: VsDestinationIR[] }
+    | { kind: 'redirect'; redirect: RedirectIR }
+    | { kind: 'direct'; status: number; body: string };
+  rewrite?: { uri?: string; authority?: string; uriRegex?: { match: string; rewrite: string } };
+  timeoutMs?: number;
+  retry?: RetryPolicyIR;
+  fault?: FaultIR;
+  mirrors: MirrorIR[];
+  requestHeaders?: HeaderModifierIR;
+  responseHeaders?: HeaderModifierIR;
+}
+
+export interface VirtualServiceIR {
+  key: string;
+  namespace: string;
+  name: string;
+  creationTimestamp?: string;
+  /** Keys of the Services this VirtualService routes for. */
+  services: string[];
+  routes: VsRouteIR[];
+}
+
+export type HashKeyIR =
+  | { kind: 'header'; name: string }
+  | { kind: 'cookie'; name: string; path?: string; ttlSeconds?: number }
+  | { kind: 'sourceIp' }
+  | { kind: 'query'; name: string };
+
+export interface LoadBalancerIR {
+  simple?: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH';
+  consistentHash?: { key: HashKeyIR; algorithm: { kind: 'ring'; minimumRingSize: number } | { kind: 'maglev'; tableSize: number } };
+}
+
+/** A DestinationRule's policy for a Service (or one subset, or one port): load balancing, and the resilience settings as written. */
+export interface TrafficPolicyIR {
+  loadBalancer?: LoadBalancerIR;
+  /** connectionPool and outlierDetection as written: parsed and validated, enforced by the upstream layer. */
+  connectionPool?: Record<string, unknown>;
+  outlierDetection?: Record<string, unknown>;
+  ports: { port: number; policy: Omit<TrafficPolicyIR, 'ports'> }[];
+}
+
+export interface DestinationRuleIR {
+  key: string;
+  /** The Service the rule's host names. */
+  service: string;
+  policy: TrafficPolicyIR;
+  subsets: { name: string; labels: Record<string, string>; policy: TrafficPolicyIR }[];
 }

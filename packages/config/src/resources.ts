@@ -148,6 +148,92 @@ export interface GRPCRoute {
   };
 }
 
+/** Istio's StringMatch: exactly one field is set (the schema checks it). */
+export interface IstioStringMatch {
+  exact?: string;
+  prefix?: string;
+  regex?: string;
+}
+
+export interface IstioHeaderOps {
+  set?: Record<string, string>;
+  add?: Record<string, string>;
+  remove?: string[];
+}
+
+export interface IstioDestination {
+  host: string;
+  subset?: string;
+  port?: { number?: number };
+}
+
+export interface IstioHttpMatch {
+  name?: string;
+  uri?: IstioStringMatch;
+  scheme?: IstioStringMatch;
+  method?: IstioStringMatch;
+  authority?: IstioStringMatch;
+  headers?: Record<string, IstioStringMatch>;
+  withoutHeaders?: Record<string, IstioStringMatch>;
+  queryParams?: Record<string, IstioStringMatch>;
+  port?: number;
+  ignoreUriCase?: boolean;
+  sourceNamespace?: string;
+}
+
+export interface IstioHttpRoute {
+  name?: string;
+  match?: IstioHttpMatch[];
+  route?: { destination: IstioDestination; weight?: number; headers?: { request?: IstioHeaderOps; response?: IstioHeaderOps } }[];
+  redirect?: { uri?: string; authority?: string; port?: number; derivePort?: 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT'; scheme?: string; redirectCode?: 301 | 302 | 303 | 307 | 308 };
+  directResponse?: { status: number; body?: { string?: string; bytes?: string } };
+  delegate?: unknown;
+  rewrite?: { uri?: string; authority?: string; uriRegexRewrite?: { match: string; rewrite: string } };
+  timeout?: string;
+  retries?: { attempts?: number; perTryTimeout?: string; retryOn?: string; retryRemoteLocalities?: boolean; retryIgnorePreviousHosts?: boolean; backoff?: string };
+  fault?: {
+    delay?: { fixedDelay?: string; percentage?: { value?: number }; percent?: number };
+    abort?: { httpStatus?: number; grpcStatus?: string; percentage?: { value?: number } };
+  };
+  mirror?: IstioDestination;
+  mirrorPercentage?: { value?: number };
+  mirrorPercent?: number;
+  mirrors?: { destination: IstioDestination; percentage?: { value?: number } }[];
+  headers?: { request?: IstioHeaderOps; response?: IstioHeaderOps };
+}
+
+export interface VirtualService {
+  kind: 'VirtualService';
+  metadata: ObjectMeta;
+  spec: { hosts: string[]; gateways?: string[]; http?: IstioHttpRoute[] };
+}
+
+export interface IstioLoadBalancer {
+  simple?: 'UNSPECIFIED' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH' | 'ROUND_ROBIN' | 'LEAST_REQUEST';
+  consistentHash?: {
+    httpHeaderName?: string;
+    httpCookie?: { name: string; path?: string; ttl?: string };
+    useSourceIp?: boolean;
+    httpQueryParameterName?: string;
+    ringHash?: { minimumRingSize?: number };
+    maglev?: { tableSize?: number };
+    minimumRingSize?: number;
+  };
+}
+
+export interface IstioTrafficPolicy {
+  loadBalancer?: IstioLoadBalancer;
+  connectionPool?: Record<string, unknown>;
+  outlierDetection?: Record<string, unknown>;
+  portLevelSettings?: ({ port: { number: number } } & Omit<IstioTrafficPolicy, 'portLevelSettings'>)[];
+}
+
+export interface DestinationRule {
+  kind: 'DestinationRule';
+  metadata: ObjectMeta;
+  spec: { host: string; trafficPolicy?: IstioTrafficPolicy; subsets?: { name: string; labels?: Record<string, string>; trafficPolicy?: IstioTrafficPolicy }[] };
+}
+
 /** Lets resources in other namespaces refer to this namespace's resources (Gateway API). */
 export interface ReferenceGrant {
   kind: 'ReferenceGrant';
@@ -158,5 +244,5 @@ export interface ReferenceGrant {
   };
 }
 
-export type Resource = Namespace | Service | EndpointSlice | Pod | Gateway | HTTPRoute | GRPCRoute | ReferenceGrant;
+export type Resource = Namespace | Service | EndpointSlice | Pod | Gateway | HTTPRoute | GRPCRoute | ReferenceGrant | VirtualService | DestinationRule;
 export type ResourceKind = Resource['kind'];

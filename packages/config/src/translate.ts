@@ -19,6 +19,7 @@ import type {
   ServiceIR,
 } from './ir.ts';
 import { compileRegex } from './regex.ts';
+import { translateDestinationRules, translateVirtualServices } from './translate-istio.ts';
 import type { EndpointSlice, Gateway, GRPCMethodMatch, GRPCRoute, HTTPBackendRef, ObjectMeta, ReferenceGrant, HTTPHeaderModifier, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, Namespace, ParentReference, Pod, Service } from './resources.ts';
 import { selectorMatches } from './selectors.ts';
 import type { SourcedResource } from './validate.ts';
@@ -27,9 +28,9 @@ export const CLUSTER_DOMAIN = 'cluster.local';
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-type Path = (string | number)[];
+export type Path = (string | number)[];
 
-class Reporter {
+export class Reporter {
   readonly diagnostics: Diagnostic[] = [];
   add(severity: Diagnostic['severity'], src: SourcedResource, path: Path, message: string): void {
     const { line, col } = src.doc.locate([...src.base, ...path]);
@@ -60,7 +61,10 @@ export function translate(sourced: readonly SourcedResource[]): { ir: ConfigIR; 
   const referenceGrants = of('ReferenceGrant').map((s) => s.resource);
   const routeCtx: RouteContext = { namespaces, services, gateways, gatewaySpecs, referenceGrants };
   const httpRoutes = [...of('HTTPRoute').map((s) => translateHttpRoute(s, routeCtx, report)), ...of('GRPCRoute').map((s) => translateGrpcRoute(s, routeCtx, report))];
-  return { ir: { namespaces, services, pods, gateways, httpRoutes }, diagnostics: report.diagnostics };
+  const destinationRules = translateDestinationRules(of('DestinationRule'), services, report);
+  const subsets = new Map(destinationRules.map((d) => [d.service, new Set(d.subsets.map((s) => s.name))]));
+  const virtualServices = translateVirtualServices(of('VirtualService'), { services, httpRoutes, subsets }, report);
+  return { ir: { namespaces, services, pods, gateways, httpRoutes, virtualServices, destinationRules }, diagnostics: report.diagnostics };
 }
 
 function dedupe(sourced: readonly SourcedResource[], report: Reporter): SourcedResource[] {

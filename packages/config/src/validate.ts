@@ -5,6 +5,7 @@ import type { SourceDocument } from './source.ts';
 import type { Schema } from './schemas/common.ts';
 import { endpointSliceSchema, namespaceSchema, podSchema, serviceSchema } from './schemas/core.ts';
 import { gatewaySchema, grpcRouteSchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
+import { destinationRuleSchema, virtualServiceSchema } from './schemas/istio.ts';
 
 interface KindInfo {
   kind: ResourceKind;
@@ -14,6 +15,7 @@ interface KindInfo {
 }
 
 const GATEWAY_VERSIONS = ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1'];
+const ISTIO_VERSIONS = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'];
 
 export const SUPPORTED_KINDS: readonly KindInfo[] = [
   { kind: 'Namespace', apiVersions: ['v1'], namespaced: false, schema: namespaceSchema },
@@ -23,6 +25,8 @@ export const SUPPORTED_KINDS: readonly KindInfo[] = [
   { kind: 'Gateway', apiVersions: GATEWAY_VERSIONS, namespaced: true, schema: gatewaySchema },
   { kind: 'HTTPRoute', apiVersions: GATEWAY_VERSIONS, namespaced: true, schema: httpRouteSchema },
   { kind: 'GRPCRoute', apiVersions: ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1alpha2'], namespaced: true, schema: grpcRouteSchema },
+  { kind: 'VirtualService', apiVersions: ISTIO_VERSIONS, namespaced: true, schema: virtualServiceSchema },
+  { kind: 'DestinationRule', apiVersions: ISTIO_VERSIONS, namespaced: true, schema: destinationRuleSchema },
   { kind: 'ReferenceGrant', apiVersions: ['gateway.networking.k8s.io/v1beta1', 'gateway.networking.k8s.io/v1alpha2'], namespaced: true, schema: referenceGrantSchema },
 ];
 

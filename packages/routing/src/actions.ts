@@ -1,8 +1,22 @@
 import type { HeaderModifierIR, PathModifierIR, RedirectIR } from '@waypoint/config';
 
-/** Replaces the path as a URLRewrite or RequestRedirect path modifier says; `path` has no query. */
+/** Compiled RegexRewrite patterns, so no request builds a RegExp. */
+const rewriteRegexes = new WeakMap<PathModifierIR, { regex: RegExp; substitution: string }>();
+
+/** Replaces the path as a URLRewrite or RequestRedirect path modifier (or Istio's rewrite) says; `path` has no query. */
 export function modifyPath(path: string, mod: PathModifierIR, matchedPrefix: string | undefined): string {
   if (mod.type === 'ReplaceFullPath') return mod.value;
+  if (mod.type === 'ReplacePlainPrefix') return path.startsWith(mod.prefix) ? mod.value + path.slice(mod.prefix.length) : path;
+  if (mod.type === 'RegexRewrite') {
+    let compiled = rewriteRegexes.get(mod);
+    if (!compiled) {
+      // Envoy's substitution names groups \1; JavaScript's $1 (a literal $ is $$).
+      compiled = { regex: new RegExp(mod.pattern, 'g'), substitution: mod.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1') };
+      rewriteRegexes.set(mod, compiled);
+    }
+    compiled.regex.lastIndex = 0;
+    return path.replace(compiled.regex, compiled.substitution);
+  }
   const prefix = !matchedPrefix || matchedPrefix === '/' ? '' : matchedPrefix.replace(/\/+$/, '');
   const rest = path.slice(prefix.length);
   const out = mod.value.replace(/\/+$/, '') + rest;
@@ -20,7 +34,7 @@ export function redirectLocation(
   const scheme = r.scheme ?? req.scheme;
   const host = r.hostname ?? req.hostName;
   // An explicit port wins; a changed scheme implies its well-known port; otherwise the request's port stays.
-  const port = r.port ?? (r.scheme ? undefined : req.port);
+  const port = r.port ?? (r.scheme || r.dropPort ? undefined : req.port);
   const portPart = port === undefined || port === WELL_KNOWN_PORT[scheme] ? '' : `:${port}`;
   const path = r.path ? modifyPath(req.path, r.path, matchedPrefix) : req.path;
   const hostPart = host.includes(':') ? `[${host}]` : host;

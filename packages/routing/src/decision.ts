@@ -1,8 +1,8 @@
-import type { EndpointIR, HeaderModifierIR, RedirectIR, RetryPolicyIR, RewriteIR, ServiceIR, ServicePortIR } from '@waypoint/config';
-import type { RoundRobin } from './balancer.ts';
+import type { EndpointIR, FaultIR, HashKeyIR, HeaderModifierIR, RedirectIR, RetryPolicyIR, RewriteIR, ServiceIR, ServicePortIR } from '@waypoint/config';
+import type { EndpointPicker } from './balancer.ts';
 
 /** Envoy response flags this package can decide on its own. */
-export type LocalFlag = 'NR' | 'NC' | 'UH';
+export type LocalFlag = 'NR' | 'NC' | 'UH' | '-';
 
 /** A request answered by the proxy itself, as Envoy would answer it. */
 export interface LocalReply {
@@ -19,9 +19,13 @@ export interface LocalReply {
 export interface ServiceTarget {
   service: ServiceIR;
   port: ServicePortIR;
-  /** Istio's cluster name, for logs: `inbound-vip|<port>|http|<hostname>`. */
+  /** Istio's cluster name, for logs: `inbound-vip|<port>|http|<hostname>` (`http/<subset>` for a subset). */
   clusterName: string;
-  endpoints: RoundRobin<EndpointIR>;
+  /** A DestinationRule subset, when the target is one. */
+  subset?: string;
+  endpoints: EndpointPicker;
+  /** The consistent-hash key, when the DestinationRule's load balancer hashes. */
+  hash?: HashKeyIR;
   /** Speak HTTP/2 with prior knowledge (h2c) to the endpoints: the port's appProtocol or name says http2, grpc or h2c. */
   http2: boolean;
 }
@@ -35,6 +39,8 @@ export interface RuleActions {
   matchedPrefix?: string;
   /** Route timeout: from the end of the request to the end of the response. */
   timeoutMs?: number;
+  /** Istio fault injection: a delay and/or an abort, each for its share of requests. */
+  fault?: FaultIR;
   /** RequestMirror: copies of the request to send, each to its share of requests; answers are discarded. */
   mirrors?: { target: ServiceTarget; fraction: number }[];
 }

@@ -1,4 +1,4 @@
-import type { EndpointIR } from '@waypoint/config';
+import type { EndpointIR, PathModifierIR } from '@waypoint/config';
 import { redirectLocation } from './actions.ts';
 import type { RetryPolicy, RouteDecision } from './decision.ts';
 import type { CandidateTrace } from './table.ts';
@@ -33,6 +33,17 @@ function describeRetry(r: RetryPolicy): string {
 
 const endpointList = (eps: readonly EndpointIR[]) => eps.map((e) => ({ address: `${e.address}:${e.port}`, ready: e.ready, ...(e.pod ? { pod: e.pod } : {}) }));
 
+function describePathModifier(p: PathModifierIR): string {
+  switch (p.type) {
+    case 'RegexRewrite':
+      return `regex ${JSON.stringify(p.pattern)} → ${JSON.stringify(p.substitution)}`;
+    case 'ReplacePlainPrefix':
+      return `prefix ${JSON.stringify(p.prefix)} → ${JSON.stringify(p.value)}`;
+    default:
+      return `${p.type} ${p.value}`;
+  }
+}
+
 /** One backend of the chosen rule, resolved as the proxy would act on it. */
 export function traceBackend(decision: RouteDecision, weight: number, total: number, req: DecisionTrace['request'], hostName: string, port: number | undefined): BackendTrace {
   const base = { weight, share: total > 0 ? weight / total : 0, routeName: decision.routeName };
@@ -50,18 +61,22 @@ export function traceBackend(decision: RouteDecision, weight: number, total: num
       const filters: string[] = [];
       if (a?.requestHeaders) filters.push(`request headers: set ${a.requestHeaders.set.map((h) => h.name).join(',') || '-'}, add ${a.requestHeaders.add.map((h) => h.name).join(',') || '-'}, remove ${a.requestHeaders.remove.join(',') || '-'}`);
       if (a?.responseHeaders) filters.push(`response headers: set ${a.responseHeaders.set.map((h) => h.name).join(',') || '-'}, add ${a.responseHeaders.add.map((h) => h.name).join(',') || '-'}, remove ${a.responseHeaders.remove.join(',') || '-'}`);
-      if (a?.rewrite?.path) filters.push(`rewrite path: ${a.rewrite.path.type} ${a.rewrite.path.value}`);
+      if (a?.rewrite?.path) filters.push(`rewrite path: ${describePathModifier(a.rewrite.path)}`);
       if (a?.rewrite?.hostname) filters.push(`rewrite host: ${a.rewrite.hostname}`);
       for (const m of a?.mirrors ?? []) filters.push(`mirror ${Math.round(m.fraction * 10000) / 100}% to ${m.target.clusterName}`);
       if (a?.timeoutMs) filters.push(`timeout ${a.timeoutMs} ms`);
+      if (a?.fault?.delay) filters.push(`fault: delay ${a.fault.delay.ms} ms for ${Math.round(a.fault.delay.fraction * 10000) / 100}% of requests`);
+      if (a?.fault?.abort) filters.push(`fault: abort with ${a.fault.abort.httpStatus ?? `grpc-status ${a.fault.abort.grpcStatus}`} for ${Math.round(a.fault.abort.fraction * 10000) / 100}% of requests`);
       const t = decision.target;
-      const ready = t.port.endpoints.filter((e) => e.ready).length;
+      const ready = t.endpoints.size;
+      const key = t.hash;
+      const keyed = key ? ` keyed by ${key.kind === 'sourceIp' ? 'the source IP' : `${key.kind} ${key.name}`}` : '';
       return {
         ...base,
-        outcome: `forward to Service ${t.service.key} port ${t.port.port} (${t.clusterName}), ${t.http2 ? 'HTTP/2 (h2c)' : 'HTTP/1.1'} upstream`,
+        outcome: `forward to Service ${t.service.key} port ${t.port.port}${t.subset ? ` subset ${t.subset}` : ''} (${t.clusterName}), ${t.http2 ? 'HTTP/2 (h2c)' : 'HTTP/1.1'} upstream`,
         filters,
         endpoints: endpointList(t.port.endpoints),
-        loadBalancing: ready ? `round robin over ${ready} ready endpoint${ready === 1 ? '' : 's'}` : 'no ready endpoint: 503 no healthy upstream (UH)',
+        loadBalancing: ready ? `${t.endpoints.policy}${keyed} over ${ready} ready endpoint${ready === 1 ? '' : 's'}${t.subset ? ' of the subset' : ''}` : 'no ready endpoint: 503 no healthy upstream (UH)',
         retry: describeRetry(decision.retry),
       };
     }

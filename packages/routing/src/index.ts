@@ -1,5 +1,6 @@
 export { modifyHeaders, modifyPath, redirectLocation } from './actions.ts';
-export { RoundRobin } from './balancer.ts';
+export { hashKey, LeastRequest, Maglev, RandomPicker, RingHash, RoundRobin, type EndpointPicker } from './balancer.ts';
+export { VsTable } from './virtual-service.ts';
 export * from './decision.ts';
 export { CompiledMatch } from './match.ts';
 export { compareMatches, compareRoutes } from './precedence.ts';

@@ -6,6 +6,8 @@ export interface RouteRequest {
   /** The raw query string without `?`, or '' when there is none. */
   query: string;
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The client's SPIFFE ID (HBONE peer), for Istio's sourceNamespace match. */
+  sourcePrincipal?: string | undefined;
 }
 
 /** The first value of each query parameter, decoded; computed at most once per request. */

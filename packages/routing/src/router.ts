@@ -1,5 +1,6 @@
-import { CLUSTER_DOMAIN, type ConfigIR, type EndpointIR, type HttpRouteIR, type ServiceIR, type ServicePortIR } from '@waypoint/config';
-import { RoundRobin } from './balancer.ts';
+import { CLUSTER_DOMAIN, type ConfigIR, type DestinationRuleIR, type EndpointIR, type HttpRouteIR, type LoadBalancerIR, type ServiceIR, type ServicePortIR, type TrafficPolicyIR } from '@waypoint/config';
+import { LeastRequest, Maglev, RandomPicker, RingHash, RoundRobin, type EndpointPicker } from './balancer.ts';
+import { VsTable } from './virtual-service.ts';
 import { portProtocol } from './protocols.ts';
 import { DEFAULT_RETRY, NO_ROUTE, type Direct, type RouteDecision, type ServiceTarget } from './decision.ts';
 import type { RouteRequest } from './request.ts';
@@ -39,7 +40,8 @@ export type AddressTarget =
 
 /** A Service port, routed: the mesh (GAMMA) route table or Istio's default route to the Service itself. */
 interface MeshPort {
-  table: RouteTable | undefined;
+  /** HTTPRoutes/GRPCRoutes (Gateway API precedence), or a VirtualService (its routes in order). */
+  table: RouteTable | VsTable | undefined;
   fallback: RouteDecision;
 }
 
@@ -69,7 +71,11 @@ class VirtualHosts {
 
 /** All routing decisions for one config snapshot: immutable except for load-balancer state. */
 export class Router {
+  /** `service:port:subset` → target, built on first use. */
   readonly #targets = new Map<string, ServiceTarget>();
+  readonly #servicesByKey = new Map<string, ServiceIR>();
+  readonly #podLabels = new Map<string, Record<string, string>>();
+  readonly #rules = new Map<string, DestinationRuleIR>();
   /** Every DNS name and clusterIP of a Service (lower case) → the Service. */
   readonly #servicesByHost = new StringTable<ServiceIR>();
   readonly #mesh = new Map<ServiceIR, Map<number, MeshPort>>();
@@ -93,23 +99,61 @@ export class Router {
         }
       }
       for (const name of hostAliases(svc, options.namespace)) this.#servicesByHost.set(name, svc);
-      for (const port of svc.ports) {
-        this.#targets.set(`${svc.key}:${port.port}`, {
-          service: svc,
-          port,
-          clusterName: `inbound-vip|${port.port}|http|${svc.hostname}`,
-          endpoints: new RoundRobin(port.endpoints, (e) => e.ready),
-          http2: portProtocol(port.appProtocol ?? port.name) === 'http2',
-        });
-      }
     }
-    const lookup = (service: string, port: number) => this.#targets.get(`${service}:${port}`);
-    this.#compileMesh(ir.httpRoutes, lookup, ir.services);
+    for (const pod of ir.pods) this.#podLabels.set(pod.key, pod.labels);
+    for (const dr of ir.destinationRules) this.#rules.set(dr.service, dr);
+    for (const svc of ir.services) this.#servicesByKey.set(svc.key, svc);
+    const lookup = (service: string, port: number) => this.#targetFor(service, port, undefined);
+    this.#compileMesh(ir, lookup);
     this.#compileGateways(ir.httpRoutes, lookup);
   }
 
-  #compileMesh(routes: readonly HttpRouteIR[], lookup: (s: string, p: number) => ServiceTarget | undefined, services: readonly ServiceIR[]): void {
-    for (const svc of services) {
+  /**
+   * The target for a Service port, or one DestinationRule subset of it: its ready endpoints (of the subset:
+   * those whose Pod has the subset's labels) and the load balancer its DestinationRule asks for. Built once
+   * per config and shared by every route that names it.
+   */
+  #targetFor(serviceKey: string, portNumber: number, subset: string | undefined): ServiceTarget | undefined {
+    const cacheKey = `${serviceKey}:${portNumber}:${subset ?? ''}`;
+    const cached = this.#targets.get(cacheKey);
+    if (cached) return cached;
+    const svc = this.#servicesByKey.get(serviceKey);
+    const port = svc?.ports.find((p) => p.port === portNumber);
+    if (!svc || !port) return undefined;
+    const dr = this.#rules.get(serviceKey);
+    const sub = subset !== undefined ? dr?.subsets.find((s) => s.name === subset) : undefined;
+    if (subset !== undefined && !sub) return undefined;
+    const inSubset = (e: EndpointIR) => {
+      if (!sub || Object.keys(sub.labels).length === 0) return true;
+      const labels = e.pod ? this.#podLabels.get(e.pod) : undefined;
+      return !!labels && Object.entries(sub.labels).every(([k, v]) => labels[k] === v);
+    };
+    const endpoints = port.endpoints.filter((e) => e.ready && inSubset(e));
+    const lb = policyFor(sub?.policy, portNumber) ?? policyFor(dr?.policy, portNumber);
+    const target: ServiceTarget = {
+      service: svc,
+      port,
+      clusterName: `inbound-vip|${port.port}|${subset ? `http/${subset}` : 'http'}|${svc.hostname}`,
+      ...(subset ? { subset } : {}),
+      endpoints: picker(endpoints, lb),
+      ...(lb?.consistentHash ? { hash: lb.consistentHash.key } : {}),
+      http2: portProtocol(port.appProtocol ?? port.name) === 'http2',
+    };
+    this.#targets.set(cacheKey, target);
+    return target;
+  }
+
+  #compileMesh(ir: ConfigIR, lookup: (s: string, p: number) => ServiceTarget | undefined): void {
+    const routes = ir.httpRoutes;
+    const vsByService = new Map(ir.virtualServices.flatMap((vs) => vs.services.map((s) => [s, vs] as const)));
+    const vsLookup = (service: string, port: number | undefined, subset: string | undefined) => {
+      const svc = this.#servicesByKey.get(service);
+      // A destination without a port: the Service's only port, else the port the request came for.
+      const p = svc && svc.ports.length === 1 ? svc.ports[0]!.port : port;
+      return p === undefined ? undefined : this.#targetFor(service, p, subset);
+    };
+    for (const svc of ir.services) {
+      const vs = vsByService.get(svc.key);
       for (const port of svc.ports) {
         const rules: RuleRef[] = [];
         for (const route of routes) {
@@ -120,7 +164,7 @@ export class Router {
         let ports = this.#mesh.get(svc);
         if (!ports) this.#mesh.set(svc, (ports = new Map()));
         ports.set(port.port, {
-          table: rules.length ? new RouteTable(rules, lookup) : undefined,
+          table: rules.length ? new RouteTable(rules, lookup) : vs ? new VsTable(vs, port.port, (service, p, subset) => vsLookup(service, p ?? port.port, subset)) : undefined,
           fallback: { kind: 'forward', target, routeName: 'default', retry: DEFAULT_RETRY },
         });
       }
@@ -167,7 +211,7 @@ export class Router {
 
   /** A Service port's target (its endpoints and cluster name). */
   target(serviceKey: string, port: number): ServiceTarget | undefined {
-    return this.#targets.get(`${serviceKey}:${port}`);
+    return this.#targetFor(serviceKey, port, undefined);
   }
 
   /** Routing for a request that arrived in an HBONE tunnel to `ip:port`. */
@@ -298,6 +342,22 @@ function parsePort(s: string, start: number): number | undefined {
   }
   return port > 0 && port < 65536 ? port : undefined;
 }
+
+/** The load balancer of a policy for one port: its port-level setting, else its own. */
+function policyFor(policy: TrafficPolicyIR | undefined, port: number): LoadBalancerIR | undefined {
+  if (!policy) return undefined;
+  return policy.ports.find((p) => p.port === port)?.policy.loadBalancer ?? policy.loadBalancer;
+}
+
+function picker(endpoints: EndpointIR[], lb: LoadBalancerIR | undefined): EndpointPicker {
+  const ch = lb?.consistentHash;
+  if (ch) return ch.algorithm.kind === 'maglev' ? new Maglev(endpoints, ch.algorithm.tableSize) : new RingHash(endpoints, ch.algorithm.minimumRingSize);
+  if (lb?.simple === 'RANDOM') return new RandomPicker(endpoints);
+  if (lb?.simple === 'LEAST_REQUEST') return new LeastRequest(endpoints);
+  return new RoundRobin(endpoints, () => true);
+}
+
+
 
 function hostAliases(svc: ServiceIR, localNamespace: string): string[] {
   const names = [

@@ -163,7 +163,7 @@ export class RouteTable {
 /** One match of a table, as explain reports it. */
 export interface CandidateTrace {
   route: string;
-  kind: 'HTTPRoute' | 'GRPCRoute';
+  kind: 'HTTPRoute' | 'GRPCRoute' | 'VirtualService';
   rule: number;
   match: number;
   condition: string;

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
-import { modifyHeaders, modifyPath, parseHost, redirectLocation, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
+import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
 import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from './headers.ts';
 import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from './response-flags.ts';
@@ -73,6 +74,8 @@ interface Exchange {
   retryTimer?: NodeJS.Timeout | undefined;
   /** A gRPC trailers-only reply went straight to the HTTP/2 stream (the response object never finishes). */
   repliedOnStream?: boolean;
+  /** A consistent-hash cookie issued with this response. */
+  setCookie?: string;
   upstream?: UpstreamPlan;
 }
 
@@ -138,6 +141,7 @@ export class Proxy {
       path: q < 0 ? target : target.slice(0, q),
       query: q < 0 ? '' : target.slice(q + 1),
       headers: req.headers,
+      sourcePrincipal: context.kind === 'tunnel' ? context.principal : undefined,
     };
     const log: AccessLogEntry = {
       startTime,
@@ -182,7 +186,7 @@ export class Proxy {
     if (decision.kind === 'forward') {
       serviceTarget = decision.target;
       log.upstreamCluster = serviceTarget.clusterName;
-      endpoint = serviceTarget.endpoints.pick();
+      endpoint = serviceTarget.hash ? this.#pickHashed(ex, serviceTarget, routeReq, context) : serviceTarget.endpoints.pick();
       if (!endpoint) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
     } else {
       log.upstreamCluster = decision.clusterName;
@@ -228,8 +232,61 @@ export class Proxy {
       bodyCopyBytes: 0,
     };
     ex.attempt = 1;
+    const fault = actions?.fault;
+    if (fault) {
+      const abort = fault.abort;
+      if (abort && (abort.fraction >= 1 || Math.random() < abort.fraction)) {
+        serviceTarget?.endpoints.release?.(endpoint);
+        ex.upstream = undefined;
+        if (abort.grpcStatus !== undefined && isGrpcRequest(req)) return this.#grpcLocal(ex, 0, 'fault filter abort', 'FI', 'fault_filter_abort', abort.grpcStatus);
+        return this.#local(ex, abort.httpStatus ?? 503, 'fault filter abort', 'FI', 'fault_filter_abort');
+      }
+      const delay = fault.delay;
+      if (delay && (delay.fraction >= 1 || Math.random() < delay.fraction)) {
+        log.responseFlags = 'DI';
+        const plan = ex.upstream;
+        ex.retryTimer = setTimeout(() => {
+          ex.retryTimer = undefined;
+          if (ex.done) return;
+          this.#try(ex, plan, endpoint);
+          if (actions.mirrors) this.#mirror(ex, plan, actions.mirrors);
+        }, delay.ms);
+        return;
+      }
+    }
     this.#try(ex, ex.upstream, endpoint);
     if (actions?.mirrors) this.#mirror(ex, ex.upstream, actions.mirrors);
+  }
+
+  /**
+   * Consistent hashing (DestinationRule consistentHash): the request's key (a header, a cookie, the source
+   * IP or a query parameter) picks the endpoint; without a key, any endpoint. A cookie policy with a ttl
+   * issues the cookie when the request has none, as Envoy does, so the client sticks from then on.
+   */
+  #pickHashed(ex: Exchange, target: ServiceTarget, req: RouteRequest, context: RequestContext): EndpointIR | undefined {
+    const key = target.hash!;
+    let value: string | undefined;
+    switch (key.kind) {
+      case 'header':
+        value = headerString(req.headers[key.name]);
+        break;
+      case 'sourceIp':
+        value = context.kind === 'tunnel' ? context.source : peerAddress(ex.req.socket.remoteAddress);
+        break;
+      case 'query':
+        value = new QueryView(req.query).get(key.name) ?? undefined;
+        break;
+      case 'cookie': {
+        value = cookieValue(headerString(req.headers.cookie), key.name);
+        if (value === undefined && key.ttlSeconds !== undefined) {
+          value = randomBytes(8).toString('hex');
+          const attrs = [`${key.name}="${value}"`, ...(key.ttlSeconds > 0 ? [`Max-Age=${key.ttlSeconds}`] : []), ...(key.path ? [`Path=${key.path}`] : []), 'HttpOnly'];
+          ex.setCookie = attrs.join('; ');
+        }
+        break;
+      }
+    }
+    return target.endpoints.pick(value === undefined ? undefined : hashKey(value));
   }
 
   /**
@@ -242,6 +299,7 @@ export class Proxy {
       if (m.fraction < 1 && Math.random() >= m.fraction) continue;
       const endpoint = m.target.endpoints.pick();
       if (!endpoint) continue;
+      m.target.endpoints.release?.(endpoint); // a mirror's requests are not counted in flight
       const headers = plan.headers.slice();
       for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'host') headers[i + 1] = shadowHost(headers[i + 1]!);
       const send = (body: Buffer | null) => {
@@ -317,6 +375,7 @@ export class Proxy {
     ex.attempt++;
     const tried = (plan.tried ??= []);
     tried.push(plan.endpoint);
+    plan.target?.endpoints.release?.(plan.endpoint);
     const ceiling = Math.min(plan.retry.backoffBaseMs * 2 ** (retryNumber - 1), plan.retry.backoffMaxMs);
     ex.retryTimer = setTimeout(() => {
       ex.retryTimer = undefined;
@@ -407,6 +466,7 @@ export class Proxy {
     log.responseCode = statusCode;
     log.responseCodeDetails = 'via_upstream';
     const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
+    if (ex.setCookie) extra.push('set-cookie', ex.setCookie);
     const h2 = ex.req.httpVersionMajor === 2;
     if (this.#deps.draining() && !h2) extra.push('connection', 'close');
     let out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
@@ -539,7 +599,7 @@ export class Proxy {
    * HTTP-to-gRPC mapping and the reply text as `grpc-message`, trailers-only (one HEADERS frame that
    * ends the stream) on HTTP/2.
    */
-  #grpcLocal(ex: Exchange, status: number, body: string, flag: string, details: string): void {
+  #grpcLocal(ex: Exchange, status: number, body: string, flag: string, details: string, grpcStatus = grpcStatusForHttp(status)): void {
     const { res, log } = ex;
     log.responseCode = 200;
     log.responseFlags = flag;
@@ -547,7 +607,7 @@ export class Proxy {
     log.bytesSent = 0;
     const headers: Record<string, string> = {
       'content-type': 'application/grpc',
-      'grpc-status': String(grpcStatusForHttp(status)),
+      'grpc-status': String(grpcStatus),
       server: SERVER_HEADER,
     };
     if (body) headers['grpc-message'] = encodeURIComponent(body);
@@ -566,6 +626,7 @@ export class Proxy {
     ex.done = true;
     clearTimeout(ex.timer);
     clearTimeout(ex.retryTimer);
+    if (ex.upstream?.target) ex.upstream.target.endpoints.release?.(ex.upstream.endpoint);
     this.#rqActive.dec();
     if (!res.writableFinished && !ex.repliedOnStream) {
       // The client went away before the response was complete.
@@ -607,6 +668,16 @@ function grpcStatusForHttp(status: number): number {
     default:
       return 2; // UNKNOWN
   }
+}
+
+/** The value of cookie `name` in a Cookie header, unquoted. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  }
+  return undefined;
 }
 
 /** Envoy's shadow Host: `-shadow` after the host name, before any port. */

@@ -73,7 +73,9 @@ export class TunnelInbound {
     const { store, transport, log, trustDomain } = this.#deps;
     let endpoint;
     if (target.kind === 'service') {
-      const picked = target.port && store.current?.router.target(target.service.key, target.port.port)?.endpoints.pick();
+      const picker = target.port ? store.current?.router.target(target.service.key, target.port.port)?.endpoints : undefined;
+      const picked = picker?.pick();
+      if (picked) stream.once('close', () => picker!.release?.(picked));
       if (!picked) {
         log.warn({ authority: req.authority }, `TCP tunnel to ${req.authority}: no healthy upstream`);
         return void stream.close(constants.NGHTTP2_CONNECT_ERROR);

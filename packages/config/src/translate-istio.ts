@@ -1,0 +1,329 @@
+/**
+ * Istio's networking kinds into the IR: VirtualServices (resolved to the Services they route for,
+ * shadowed by HTTPRoutes, in conflict with each other) and DestinationRules (subsets and policies).
+ */
+import type {
+  DestinationRuleIR,
+  HashKeyIR,
+  HeaderModifierIR,
+  HttpRouteIR,
+  IstioStringMatchIR,
+  LoadBalancerIR,
+  MirrorIR,
+  RetryPolicyIR,
+  ServiceIR,
+  TrafficPolicyIR,
+  VirtualServiceIR,
+  VsDestinationIR,
+  VsMatchIR,
+  VsRouteIR,
+} from './ir.ts';
+import { compileRegex } from './regex.ts';
+import type { DestinationRule, IstioDestination, IstioHeaderOps, IstioHttpRoute, IstioLoadBalancer, IstioStringMatch, IstioTrafficPolicy, VirtualService } from './resources.ts';
+import type { Path, Reporter } from './translate.ts';
+import type { SourcedResource } from './validate.ts';
+
+export const CLUSTER_SUFFIX = 'svc.cluster.local';
+
+/** Milliseconds in a Go-style duration as Istio reads it ("1.5s", "100ms", "1m30s"). */
+export function istioDurationMs(text: string): number {
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
+  let total = 0;
+  for (const [, n, u] of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|us|µs|ns|h|m|s)/g)) total += Number(n) * unit[u!]!;
+  return Math.round(total);
+}
+
+/** The Service a VirtualService or DestinationRule host names, resolved as Istio does against the resource's namespace. */
+export function serviceForIstioHost(host: string, namespace: string, services: readonly ServiceIR[]): ServiceIR | undefined {
+  const h = host.toLowerCase();
+  const parts = h.split('.');
+  let key: string | undefined;
+  if (parts.length === 1) key = `${namespace}/${h}`;
+  else if (parts.length === 2 || (parts.length === 3 && parts[2] === 'svc') || h.endsWith(`.${CLUSTER_SUFFIX}`)) key = `${parts[1]}/${parts[0]}`;
+  return key ? services.find((s) => s.key === key) : undefined;
+}
+
+function stringMatch(m: IstioStringMatch): IstioStringMatchIR {
+  if (m.exact !== undefined) return { type: 'exact', value: m.exact };
+  if (m.prefix !== undefined) return { type: 'prefix', value: m.prefix };
+  return { type: 'regex', value: m.regex ?? '' };
+}
+
+function headerOps(ops: IstioHeaderOps | undefined): HeaderModifierIR | undefined {
+  if (!ops) return undefined;
+  const list = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).map(([name, value]) => ({ name: name.toLowerCase(), value }));
+  return { set: list(ops.set), add: list(ops.add), remove: (ops.remove ?? []).map((n) => n.toLowerCase()) };
+}
+
+/** Istio retryOn: Envoy conditions and, as numbers, retriable status codes. */
+function vsRetry(r: NonNullable<IstioHttpRoute['retries']>): RetryPolicyIR {
+  const on = (r.retryOn ?? 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes').split(',').map((x) => x.trim()).filter(Boolean);
+  const codes = on.filter((x) => /^\d+$/.test(x)).map(Number);
+  const conditions = on.filter((x) => !/^\d+$/.test(x));
+  if (codes.length && !conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');
+  return { numRetries: r.attempts ?? 2, retryOn: conditions, codes, backoffBaseMs: r.backoff ? istioDurationMs(r.backoff) || 25 : 25 };
+}
+
+/** gRPC status names Istio accepts for fault aborts. */
+const GRPC_CODES: Record<string, number> = {
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
+};
+
+interface IstioContext {
+  services: readonly ServiceIR[];
+  httpRoutes: readonly HttpRouteIR[];
+  /** Subset names per Service key, from DestinationRules. */
+  subsets: Map<string, Set<string>>;
+}
+
+/**
+ * VirtualServices in force. A VirtualService routes for the Services its hosts name; for a Service with an
+ * HTTPRoute (or GRPCRoute) attached the route wins and the VirtualService is reported shadowed; of several
+ * VirtualServices for one Service the oldest wins (creationTimestamp, then namespace/name).
+ */
+export function translateVirtualServices(sources: (SourcedResource & { resource: VirtualService })[], ctx: IstioContext, report: Reporter): VirtualServiceIR[] {
+  const ordered = [...sources].sort((a, b) => {
+    const ta = Date.parse(a.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER;
+    const tb = Date.parse(b.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER;
+    return ta - tb || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  });
+  const owner = new Map<string, string>();
+  const out: VirtualServiceIR[] = [];
+  for (const src of ordered) {
+    const vs = src.resource;
+    const namespace = vs.metadata.namespace!;
+    const key = `${namespace}/${vs.metadata.name}`;
+    if (vs.spec.gateways?.length && !vs.spec.gateways.includes('mesh')) {
+      report.add('warning', src, ['spec', 'gateways'], 'binds to gateways only (no "mesh"), so it does not apply to the waypoint; ignored');
+      continue;
+    }
+    const services: string[] = [];
+    vs.spec.hosts.forEach((host, hi) => {
+      const svc = serviceForIstioHost(host, namespace, ctx.services);
+      if (!svc) return report.add('warning', src, ['spec', 'hosts', hi], `${JSON.stringify(host)} names no Service in the config; it has no effect`);
+      const routes = ctx.httpRoutes.filter((r) => r.attachments.some((a) => a.kind === 'Service' && a.service === svc.key));
+      if (routes.length) {
+        return report.add('warning', src, ['spec', 'hosts', hi], `shadowed: ${routes.map((r) => `${r.kind ?? 'HTTPRoute'} ${r.key}`).join(', ')} also routes Service ${svc.key}, and the route wins (as in Istio)`);
+      }
+      const first = owner.get(svc.key);
+      if (first) return report.add('warning', src, ['spec', 'hosts', hi], `conflicts with VirtualService ${first} for Service ${svc.key}; the older one wins and this host is ignored`);
+      owner.set(svc.key, key);
+      services.push(svc.key);
+    });
+    const routes = (vs.spec.http ?? []).flatMap((r, ri) => {
+      if (r.delegate !== undefined) return [];
+      const route = translateVsRoute(r, namespace, ctx, src, ['spec', 'http', ri], report);
+      return route ? [route] : [];
+    });
+    if (services.length) out.push({ key, namespace, name: vs.metadata.name, ...(vs.metadata.creationTimestamp ? { creationTimestamp: vs.metadata.creationTimestamp } : {}), services, routes });
+  }
+  return out;
+}
+
+function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContext, src: SourcedResource, path: Path, report: Reporter): VsRouteIR | undefined {
+  const actions = [r.route?.length && 'route', r.redirect && 'redirect', r.directResponse && 'directResponse'].filter(Boolean);
+  if (actions.length !== 1) {
+    report.add('error', src, path, actions.length ? `has ${actions.join(' and ')}: a route has exactly one of route, redirect, directResponse` : 'needs one of route, redirect, directResponse');
+    return undefined;
+  }
+  const matches = (r.match ?? []).map((m, mi) => {
+    const at = [...path, 'match', mi];
+    const check = (sm: IstioStringMatchIR | undefined, field: Path) => {
+      const err = sm?.type === 'regex' ? compileRegex(sm.value).error : undefined;
+      if (err) report.add('error', src, [...at, ...field], err);
+      return sm;
+    };
+    const named = (map: Record<string, IstioStringMatch> | undefined, field: string, lower: boolean) =>
+      Object.entries(map ?? {}).map(([name, sm]) => ({ name: lower ? name.toLowerCase() : name, match: check(stringMatch(sm), [field, name])! }));
+    const queryParams = named(m.queryParams, 'queryParams', false);
+    queryParams.forEach((q) => q.match.type === 'prefix' && report.add('error', src, [...at, 'queryParams', q.name], 'query parameters match exact or regex only'));
+    const match: VsMatchIR = {
+      ignoreUriCase: m.ignoreUriCase ?? false,
+      headers: named(m.headers, 'headers', true),
+      withoutHeaders: named(m.withoutHeaders, 'withoutHeaders', true),
+      queryParams,
+      ...(m.uri ? { uri: check(stringMatch(m.uri), ['uri'])! } : {}),
+      ...(m.method ? { method: check(stringMatch(m.method), ['method'])! } : {}),
+      ...(m.authority ? { authority: check(stringMatch(m.authority), ['authority'])! } : {}),
+      ...(m.scheme ? { scheme: check(stringMatch(m.scheme), ['scheme'])! } : {}),
+      ...(m.port !== undefined ? { port: m.port } : {}),
+      ...(m.sourceNamespace ? { sourceNamespace: m.sourceNamespace } : {}),
+    };
+    return match;
+  });
+  const destination = (d: IstioDestination, at: Path, weight: number, consequence: string): VsDestinationIR => {
+    const svc = serviceForIstioHost(d.host, namespace, ctx.services);
+    const invalid = (reason: string): VsDestinationIR => {
+      report.add('warning', src, at, `${reason}; ${consequence}`);
+      return { kind: 'invalid', reason, weight };
+    };
+    if (!svc) return invalid(`host ${JSON.stringify(d.host)} names no Service in the config`);
+    const port = d.port?.number;
+    if (port !== undefined && !svc.ports.some((p) => p.port === port)) return invalid(`Service ${svc.key} has no port ${port}`);
+    if (d.subset && !ctx.subsets.get(svc.key)?.has(d.subset)) return invalid(`no DestinationRule defines subset ${JSON.stringify(d.subset)} for Service ${svc.key}`);
+    return { kind: 'service', service: svc.key, port, ...(d.subset ? { subset: d.subset } : {}), weight };
+  };
+  let action: VsRouteIR['action'];
+  if (r.route?.length) {
+    const single = r.route.length === 1;
+    action = {
+      kind: 'route',
+      destinations: r.route.map((d, di) => {
+        const dest = destination(d.destination, [...path, 'route', di, 'destination'], d.weight ?? (single ? 100 : 0), 'requests for it get 503 (cluster not found)');
+        if (dest.kind !== 'service') return dest;
+        const req = headerOps(d.headers?.request);
+        const res = headerOps(d.headers?.response);
+        return { ...dest, ...(req ? { requestHeaders: req } : {}), ...(res ? { responseHeaders: res } : {}) };
+      }),
+    };
+  } else if (r.redirect) {
+    const rd = r.redirect;
+    if (rd.port !== undefined && rd.derivePort) report.add('error', src, [...path, 'redirect'], 'port and derivePort exclude each other');
+    const scheme = rd.scheme?.toLowerCase();
+    if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') report.add('error', src, [...path, 'redirect', 'scheme'], `must be http or https (got ${JSON.stringify(rd.scheme)})`);
+    action = {
+      kind: 'redirect',
+      redirect: {
+        statusCode: rd.redirectCode ?? 301,
+        ...(rd.derivePort === 'FROM_PROTOCOL_DEFAULT' ? { dropPort: true } : {}),
+        ...(scheme === 'http' || scheme === 'https' ? { scheme } : {}),
+        ...(rd.authority ? { hostname: rd.authority } : {}),
+        ...(rd.port ? { port: rd.port } : {}),
+        ...(rd.uri ? { path: { type: 'ReplaceFullPath' as const, value: rd.uri } } : {}),
+      },
+    };
+  } else {
+    const d = r.directResponse!;
+    action = { kind: 'direct', status: d.status, body: d.body?.string ?? (d.body?.bytes ? Buffer.from(d.body.bytes, 'base64').toString('latin1') : '') };
+  }
+  if (r.rewrite?.uriRegexRewrite) {
+    if (r.rewrite.uri !== undefined) report.add('error', src, [...path, 'rewrite'], 'uri and uriRegexRewrite exclude each other');
+    const err = compileRegex(r.rewrite.uriRegexRewrite.match).error;
+    if (err) report.add('error', src, [...path, 'rewrite', 'uriRegexRewrite', 'match'], err);
+  }
+  const mirrors: MirrorIR[] = [];
+  const mirrorTo = (d: IstioDestination, at: Path, percent: number | undefined) => {
+    const m = destination(d, at, 1, 'requests are not mirrored there');
+    if (m.kind !== 'service') return;
+    const svc = ctx.services.find((s) => s.key === m.service)!;
+    mirrors.push({ service: m.service, port: m.port ?? svc.ports[0]!.port, fraction: (percent ?? 100) / 100 });
+  };
+  if (r.mirror) mirrorTo(r.mirror, [...path, 'mirror'], r.mirrorPercentage?.value ?? r.mirrorPercent);
+  (r.mirrors ?? []).forEach((m, i) => mirrorTo(m.destination, [...path, 'mirrors', i, 'destination'], m.percentage?.value));
+  const fault = r.fault
+    ? {
+        ...(r.fault.delay?.fixedDelay ? { delay: { ms: istioDurationMs(r.fault.delay.fixedDelay), fraction: (r.fault.delay.percentage?.value ?? r.fault.delay.percent ?? 100) / 100 } } : {}),
+        ...(r.fault.abort && (r.fault.abort.httpStatus !== undefined || r.fault.abort.grpcStatus !== undefined)
+          ? {
+              abort: {
+                fraction: (r.fault.abort.percentage?.value ?? 100) / 100,
+                ...(r.fault.abort.httpStatus !== undefined ? { httpStatus: r.fault.abort.httpStatus } : {}),
+                ...(r.fault.abort.grpcStatus !== undefined ? { grpcStatus: GRPC_CODES[r.fault.abort.grpcStatus] ?? 2 } : {}),
+              },
+            }
+          : {}),
+      }
+    : undefined;
+  if (r.fault?.abort?.grpcStatus !== undefined && GRPC_CODES[r.fault.abort.grpcStatus] === undefined) {
+    report.add('error', src, [...path, 'fault', 'abort', 'grpcStatus'], `not a gRPC status name: ${JSON.stringify(r.fault.abort.grpcStatus)}`);
+  }
+  const requestHeaders = headerOps(r.headers?.request);
+  const responseHeaders = headerOps(r.headers?.response);
+  const timeoutMs = r.timeout !== undefined ? istioDurationMs(r.timeout) : undefined;
+  return {
+    ...(r.name ? { name: r.name } : {}),
+    matches,
+    action,
+    ...(r.rewrite ? { rewrite: { ...(r.rewrite.uri !== undefined ? { uri: r.rewrite.uri } : {}), ...(r.rewrite.authority ? { authority: r.rewrite.authority } : {}), ...(r.rewrite.uriRegexRewrite ? { uriRegex: r.rewrite.uriRegexRewrite } : {}) } } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+    ...(r.retries ? { retry: vsRetry(r.retries) } : {}),
+    ...(fault && (fault.delay || fault.abort) ? { fault } : {}),
+    mirrors,
+    ...(requestHeaders ? { requestHeaders } : {}),
+    ...(responseHeaders ? { responseHeaders } : {}),
+  };
+}
+
+function loadBalancer(lb: IstioLoadBalancer | undefined): LoadBalancerIR | undefined {
+  if (!lb) return undefined;
+  const out: LoadBalancerIR = {};
+  const simple = lb.simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : lb.simple === 'UNSPECIFIED' ? undefined : lb.simple;
+  if (simple) out.simple = simple;
+  const ch = lb.consistentHash;
+  if (ch) {
+    const key: HashKeyIR | undefined = ch.httpHeaderName
+      ? { kind: 'header', name: ch.httpHeaderName.toLowerCase() }
+      : ch.httpCookie
+        ? { kind: 'cookie', name: ch.httpCookie.name, ...(ch.httpCookie.path ? { path: ch.httpCookie.path } : {}), ...(ch.httpCookie.ttl ? { ttlSeconds: Math.round(istioDurationMs(ch.httpCookie.ttl) / 1000) } : {}) }
+        : ch.useSourceIp
+          ? { kind: 'sourceIp' }
+          : ch.httpQueryParameterName
+            ? { kind: 'query', name: ch.httpQueryParameterName }
+            : undefined;
+    if (key) {
+      out.consistentHash = {
+        key,
+        algorithm: ch.maglev ? { kind: 'maglev', tableSize: ch.maglev.tableSize ?? 65537 } : { kind: 'ring', minimumRingSize: ch.ringHash?.minimumRingSize ?? ch.minimumRingSize ?? 1024 },
+      };
+    }
+  }
+  return out.simple || out.consistentHash ? out : undefined;
+}
+
+function trafficPolicy(p: IstioTrafficPolicy | undefined): TrafficPolicyIR {
+  const one = (q: Omit<IstioTrafficPolicy, 'portLevelSettings'> | undefined) => {
+    const lb = loadBalancer(q?.loadBalancer);
+    return { ...(lb ? { loadBalancer: lb } : {}), ...(q?.connectionPool ? { connectionPool: q.connectionPool } : {}), ...(q?.outlierDetection ? { outlierDetection: q.outlierDetection } : {}) };
+  };
+  return { ...one(p), ports: (p?.portLevelSettings ?? []).map((s) => ({ port: s.port.number, policy: one(s) })) };
+}
+
+function checkConsistentHash(lb: IstioLoadBalancer | undefined, src: SourcedResource, path: Path, report: Reporter): void {
+  const ch = lb?.consistentHash;
+  if (!ch) return;
+  const keys = [ch.httpHeaderName !== undefined, ch.httpCookie !== undefined, ch.useSourceIp !== undefined, ch.httpQueryParameterName !== undefined].filter(Boolean).length;
+  if (keys !== 1) report.add('error', src, [...path, 'consistentHash'], 'needs exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName');
+  if (ch.ringHash && ch.maglev) report.add('error', src, [...path, 'consistentHash'], 'ringHash and maglev exclude each other');
+  if (lb.simple) report.add('error', src, path, 'simple and consistentHash exclude each other');
+}
+
+/** DestinationRules for Services in the config; of several for one Service the oldest applies, as in Istio. */
+export function translateDestinationRules(sources: (SourcedResource & { resource: DestinationRule })[], services: readonly ServiceIR[], report: Reporter): DestinationRuleIR[] {
+  const out: DestinationRuleIR[] = [];
+  const owner = new Map<string, string>();
+  const ordered = [...sources].sort((a, b) => (Date.parse(a.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER) - (Date.parse(b.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER) || (a.id < b.id ? -1 : 1));
+  for (const src of ordered) {
+    const dr = src.resource;
+    const key = `${dr.metadata.namespace}/${dr.metadata.name}`;
+    const check = (p: IstioTrafficPolicy | undefined, path: Path) => {
+      checkConsistentHash(p?.loadBalancer, src, [...path, 'loadBalancer'], report);
+      p?.portLevelSettings?.forEach((s, i) => checkConsistentHash(s.loadBalancer, src, [...path, 'portLevelSettings', i, 'loadBalancer'], report));
+    };
+    check(dr.spec.trafficPolicy, ['spec', 'trafficPolicy']);
+    const names = new Set<string>();
+    (dr.spec.subsets ?? []).forEach((s, i) => {
+      if (names.has(s.name)) report.add('error', src, ['spec', 'subsets', i, 'name'], `duplicate subset name ${JSON.stringify(s.name)}`);
+      names.add(s.name);
+      check(s.trafficPolicy, ['spec', 'subsets', i, 'trafficPolicy']);
+    });
+    const svc = serviceForIstioHost(dr.spec.host, dr.metadata.namespace!, services);
+    if (!svc) {
+      report.add('warning', src, ['spec', 'host'], `${JSON.stringify(dr.spec.host)} names no Service in the config; it has no effect`);
+      continue;
+    }
+    const first = owner.get(svc.key);
+    if (first) {
+      report.add('warning', src, ['spec', 'host'], `conflicts with DestinationRule ${first} for Service ${svc.key}; the older one applies and this one is ignored`);
+      continue;
+    }
+    owner.set(svc.key, key);
+    out.push({
+      key,
+      service: svc.key,
+      policy: trafficPolicy(dr.spec.trafficPolicy),
+      subsets: (dr.spec.subsets ?? []).map((s) => ({ name: s.name, labels: { ...s.labels }, policy: trafficPolicy(s.trafficPolicy) })),
+    });
+  }
+  return out;
+}
