@@ -113,6 +113,19 @@ export interface RewriteIR {
   path?: PathModifierIR;
 }
 
+/** A CORS policy, as Envoy's CORS filter applies it to the routes that carry it. */
+export interface CorsIR {
+  /** Empty: no origin is allowed. */
+  allowOrigins: IstioStringMatchIR[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
+  allowCredentials: boolean;
+  /** A preflight whose origin is not allowed goes to the backend (true) or is answered here without CORS headers. */
+  forwardUnmatchedPreflights: boolean;
+}
+
 /** A copy of each request sent, without waiting for its answer, to another Service port. */
 export interface MirrorIR {
   service: string;
@@ -123,6 +136,7 @@ export interface MirrorIR {
 
 /** The Gateway API filters of a rule that this project applies. */
 export interface HttpFiltersIR {
+  cors?: CorsIR;
   mirrors?: MirrorIR[];
   requestHeaders?: HeaderModifierIR;
   responseHeaders?: HeaderModifierIR;
@@ -226,6 +240,7 @@ export interface VsRouteIR {
   timeoutMs?: number;
   retry?: RetryPolicyIR;
   fault?: FaultIR;
+  cors?: CorsIR;
   mirrors: MirrorIR[];
   requestHeaders?: HeaderModifierIR;
   responseHeaders?: HeaderModifierIR;

@@ -108,6 +108,7 @@ export interface HTTPRouteFilter {
   requestRedirect?: { scheme?: 'http' | 'https'; hostname?: string; path?: HTTPPathModifier; port?: number; statusCode?: 301 | 302 | 303 | 307 | 308 };
   urlRewrite?: { hostname?: string; path?: HTTPPathModifier };
   requestMirror?: { backendRef: HTTPBackendRef; percent?: number; fraction?: { numerator: number; denominator?: number } };
+  cors?: { allowOrigins?: string[]; allowCredentials?: boolean; allowMethods?: string[]; allowHeaders?: string[]; exposeHeaders?: string[]; maxAge?: number };
 }
 
 export interface HTTPRoute {
@@ -200,6 +201,16 @@ export interface IstioHttpRoute {
   mirrorPercent?: number;
   mirrors?: { destination: IstioDestination; percentage?: { value?: number } }[];
   headers?: { request?: IstioHeaderOps; response?: IstioHeaderOps };
+  corsPolicy?: {
+    allowOrigins?: IstioStringMatch[];
+    allowOrigin?: string[];
+    allowMethods?: string[];
+    allowHeaders?: string[];
+    exposeHeaders?: string[];
+    maxAge?: string;
+    allowCredentials?: boolean;
+    unmatchedPreflights?: 'UNSPECIFIED' | 'FORWARD' | 'IGNORE';
+  };
 }
 
 export interface VirtualService {

@@ -3,6 +3,7 @@
  * shadowed by HTTPRoutes, in conflict with each other) and DestinationRules (subsets and policies).
  */
 import type {
+  CorsIR,
   DestinationRuleIR,
   HashKeyIR,
   HeaderModifierIR,
@@ -230,6 +231,22 @@ function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContex
   }
   const requestHeaders = headerOps(r.headers?.request);
   const responseHeaders = headerOps(r.headers?.response);
+  const c = r.corsPolicy;
+  const cors: CorsIR | undefined = c
+    ? {
+        allowOrigins: [...(c.allowOrigins ?? []).map(stringMatch), ...(c.allowOrigin ?? []).map((o) => (o === '*' ? { type: 'regex' as const, value: '.*' } : { type: 'exact' as const, value: o }))],
+        allowMethods: c.allowMethods ?? [],
+        allowHeaders: c.allowHeaders ?? [],
+        exposeHeaders: c.exposeHeaders ?? [],
+        ...(c.maxAge !== undefined ? { maxAgeSeconds: Math.round(istioDurationMs(c.maxAge) / 1000) } : {}),
+        allowCredentials: c.allowCredentials ?? false,
+        forwardUnmatchedPreflights: c.unmatchedPreflights !== 'IGNORE',
+      }
+    : undefined;
+  (c?.allowOrigins ?? []).forEach((o, i) => {
+    const err = o.regex !== undefined ? compileRegex(o.regex).error : undefined;
+    if (err) report.add('error', src, [...path, 'corsPolicy', 'allowOrigins', i, 'regex'], err);
+  });
   const timeoutMs = r.timeout !== undefined ? istioDurationMs(r.timeout) : undefined;
   return {
     ...(r.name ? { name: r.name } : {}),
@@ -239,6 +256,7 @@ function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContex
     ...(timeoutMs ? { timeoutMs } : {}),
     ...(r.retries ? { retry: vsRetry(r.retries) } : {}),
     ...(fault && (fault.delay || fault.abort) ? { fault } : {}),
+    ...(cors ? { cors } : {}),
     mirrors,
     ...(requestHeaders ? { requestHeaders } : {}),
     ...(responseHeaders ? { responseHeaders } : {}),

@@ -514,8 +514,24 @@ function translateFilters(filters: HTTPRouteFilter[], matches: HttpMatchIR[], sr
         (out.mirrors ??= []).push({ service: backend.service, port: backend.port, fraction });
         break;
       }
+      case 'CORS': {
+        const c = f.cors!;
+        out.cors = {
+          // Gateway API origins are scheme://host[:port] with `*` wildcards; `*` alone allows any origin (as Istio converts them).
+          allowOrigins: (c.allowOrigins ?? []).map((o) =>
+            o === '*' ? { type: 'regex' as const, value: '.*' } : o.includes('*') ? { type: 'regex' as const, value: o.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*') } : { type: 'exact' as const, value: o },
+          ),
+          allowMethods: c.allowMethods ?? [],
+          allowHeaders: c.allowHeaders ?? [],
+          exposeHeaders: c.exposeHeaders ?? [],
+          ...(c.maxAge !== undefined ? { maxAgeSeconds: c.maxAge } : {}),
+          allowCredentials: c.allowCredentials ?? false,
+          forwardUnmatchedPreflights: true,
+        };
+        break;
+      }
       default:
-        // CORS, ExtensionRef: the schema already warned that they are ignored.
+        // ExtensionRef: the schema already warned that it is ignored.
         break;
     }
   });

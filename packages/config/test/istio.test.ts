@@ -34,7 +34,7 @@ describe('VirtualService validation', () => {
     const r = load(
       docs(
         service('web'),
-        vs('{ hosts: [web, nowhere.other.svc.cluster.local], gateways: [mesh], http: [{ corsPolicy: { allowOrigins: [{ exact: x }] }, route: [{ destination: { host: missing } }] }], tcp: [{}] }'),
+        vs('{ hosts: [web, nowhere.other.svc.cluster.local], gateways: [mesh], http: [{ delegate: { name: other }, route: [{ destination: { host: missing } }] }], tcp: [{}] }'),
         vs('{ hosts: [web], gateways: [istio-system/ingress], http: [{ route: [{ destination: { host: web } }] }] }', 'ingress-only'),
       ),
     );
@@ -42,14 +42,13 @@ describe('VirtualService validation', () => {
     const warnings = r.lines.filter((l) => l.includes('warning')).map((l) => l.replace(/^config\.yaml:\d+:\d+ warning: /, ''));
     expect(warnings).toEqual(
       expect.arrayContaining([
-        'VirtualService/default/v spec.http[0].corsPolicy: corsPolicy is not supported yet; ignored',
+        'VirtualService/default/v spec.http[0].delegate: delegate VirtualServices are not supported yet; this route is ignored',
         'VirtualService/default/v spec.tcp: TCP routes are not supported by this waypoint; ignored',
         'VirtualService/default/v spec.hosts[1]: "nowhere.other.svc.cluster.local" names no Service in the config; it has no effect',
-        'VirtualService/default/v spec.http[0].route[0].destination: host "missing" names no Service in the config; requests for it get 503 (cluster not found)',
         'VirtualService/default/ingress-only spec.gateways: binds to gateways only (no "mesh"), so it does not apply to the waypoint; ignored',
       ]),
     );
-    expect(r.ir!.virtualServices.map((v) => [v.key, v.services])).toEqual([['default/v', ['default/web']]]);
+    expect(r.ir!.virtualServices.map((v) => [v.key, v.services, v.routes.length])).toEqual([['default/v', ['default/web'], 0]]);
   });
 
   it('resolves hosts and destinations as Istio does: short names in the VirtualService namespace, name.namespace, FQDN', () => {

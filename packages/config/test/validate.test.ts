@@ -160,11 +160,11 @@ spec:
     expect(r.lines.some((l) => pattern.test(l)), r.lines.join('\n')).toBe(true);
   });
 
-  it('warns that CORS is ignored and that a mirror to an unknown Service is dropped, and still loads', () => {
-    const r = load(rule('[{ type: RequestMirror, requestMirror: { backendRef: { name: x, port: 80 } } }, { type: CORS, cors: {} }]'));
+  it('warns that ExtensionRef is ignored and that a mirror to an unknown Service is dropped, and still loads', () => {
+    const r = load(rule('[{ type: RequestMirror, requestMirror: { backendRef: { name: x, port: 80 } } }, { type: ExtensionRef, extensionRef: { group: example.com, kind: Filter, name: f } }]'));
     expect(r.ir).toBeDefined();
     expect(r.lines.filter((l) => l.includes('filters['))).toEqual([
-      expect.stringMatching(/filters\[1\]\.cors: CORS is not supported yet; the filter is ignored$/),
+      expect.stringMatching(/filters\[1\]\.extensionRef: ExtensionRef filters are not supported; the filter is ignored$/),
       expect.stringMatching(/filters\[0\]\.requestMirror\.backendRef: BackendNotFound: Service default\/x is not in the config; requests are not mirrored there$/),
     ]);
   });

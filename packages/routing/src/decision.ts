@@ -1,5 +1,6 @@
 import type { EndpointIR, FaultIR, HashKeyIR, HeaderModifierIR, RedirectIR, RetryPolicyIR, RewriteIR, ServiceIR, ServicePortIR } from '@waypoint/config';
 import type { EndpointPicker } from './balancer.ts';
+import type { CorsPolicy } from './cors.ts';
 
 /** Envoy response flags this package can decide on its own. */
 export type LocalFlag = 'NR' | 'NC' | 'UH' | '-';
@@ -39,6 +40,8 @@ export interface RuleActions {
   matchedPrefix?: string;
   /** Route timeout: from the end of the request to the end of the response. */
   timeoutMs?: number;
+  /** CORS (HTTPRoute CORS filter, VirtualService corsPolicy): preflights answered here, response headers added. */
+  cors?: CorsPolicy;
   /** Istio fault injection: a delay and/or an abort, each for its share of requests. */
   fault?: FaultIR;
   /** RequestMirror: copies of the request to send, each to its share of requests; answers are discarded. */

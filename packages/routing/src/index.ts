@@ -10,3 +10,4 @@ export { Router, parseHost, type AddressTarget, type RouterOptions } from './rou
 export { RouteTable } from './table.ts';
 export { formatTrace, type BackendTrace, type DecisionTrace } from './explain.ts';
 export type { CandidateTrace } from './table.ts';
+export { corsPolicy, type CorsPolicy } from './cors.ts';

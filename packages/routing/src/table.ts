@@ -1,6 +1,7 @@
 import type { BackendIR, HttpRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
 import { CompiledMatch, describeMatch, normalizedPrefix } from './match.ts';
+import { corsPolicy } from './cors.ts';
 import { compareMatches, compareRoutes } from './precedence.ts';
 import { QueryView, type RouteRequest } from './request.ts';
 import { HASH_START, hashStep, StringTable } from './string-table.ts';
@@ -206,9 +207,11 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
     const target = m.fraction > 0 ? lookup(m.service, m.port) : undefined;
     return target ? [{ target, fraction: m.fraction }] : [];
   });
+  const cors = rule.filters.cors ? corsPolicy(rule.filters.cors) : undefined;
   const actions: RuleActions | undefined =
-    headers || responseHeaders || rewrite || timeoutMs || mirrors.length
+    headers || responseHeaders || rewrite || timeoutMs || mirrors.length || cors
       ? {
+          ...(cors ? { cors } : {}),
           ...(mirrors.length ? { mirrors } : {}),
           ...(headers ? { requestHeaders: headers } : {}),
           ...(responseHeaders ? { responseHeaders } : {}),

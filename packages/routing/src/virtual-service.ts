@@ -4,6 +4,7 @@
  */
 import { compileRegex, type HeaderModifierIR, type IstioStringMatchIR, type VirtualServiceIR, type VsMatchIR, type VsRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
+import { corsPolicy } from './cors.ts';
 import { headerValue, QueryView, type RouteRequest } from './request.ts';
 import type { CandidateTrace } from './table.ts';
 
@@ -201,6 +202,7 @@ function decisionsFor(route: VsRouteIR, match: VsMatchIR | undefined, routeName:
     const target = m.fraction > 0 ? lookup(m.service, m.port, undefined) : undefined;
     return target ? [{ target, fraction: m.fraction }] : [];
   });
+  const cors = route.cors ? corsPolicy(route.cors) : undefined;
   return action.destinations.map((d) => {
     if (d.kind === 'invalid') return { decision: localReply(503, '', 'NC', 'cluster_not_found', routeName), weight: d.weight };
     const target = lookup(d.service, d.port ?? port, d.subset);
@@ -213,6 +215,7 @@ function decisionsFor(route: VsRouteIR, match: VsMatchIR | undefined, routeName:
       ...(path ? { rewrite: { path } } : {}),
       ...(route.timeoutMs ? { timeoutMs: route.timeoutMs } : {}),
       ...(route.fault ? { fault: route.fault } : {}),
+      ...(cors ? { cors } : {}),
       ...(mirrors.length ? { mirrors } : {}),
     };
     const forward: Forward = { kind: 'forward', target, routeName, retry, ...(Object.keys(actions).length ? { actions } : {}) };

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
-import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
+import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type CorsPolicy, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
 import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from './headers.ts';
 import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from './response-flags.ts';
@@ -76,6 +76,8 @@ interface Exchange {
   repliedOnStream?: boolean;
   /** A consistent-hash cookie issued with this response. */
   setCookie?: string;
+  /** CORS headers for the response to an allowed origin. */
+  corsHeaders?: string[];
   upstream?: UpstreamPlan;
 }
 
@@ -209,6 +211,23 @@ export class Proxy {
         target = routeReq.query ? `${path}?${routeReq.query}` : path;
       }
       if (rw?.hostname) host = rw.hostname;
+    }
+    const cors = actions?.cors;
+    if (cors) {
+      const origin = headerString(req.headers.origin);
+      if (origin !== undefined) {
+        const preflight = routeReq.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+        if (cors.allowsOrigin(origin)) {
+          if (preflight) {
+            serviceTarget?.endpoints.release?.(endpoint);
+            return this.#local(ex, 200, '', '-', 'cors_response', corsHeaders(cors, origin, true));
+          }
+          ex.corsHeaders = corsHeaders(cors, origin, false);
+        } else if (preflight && !cors.forwardUnmatchedPreflights) {
+          serviceTarget?.endpoints.release?.(endpoint);
+          return this.#local(ex, 200, '', '-', 'cors_response');
+        }
+      }
     }
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     if (actions?.timeoutMs) {
@@ -467,6 +486,7 @@ export class Proxy {
     log.responseCodeDetails = 'via_upstream';
     const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
     if (ex.setCookie) extra.push('set-cookie', ex.setCookie);
+    if (ex.corsHeaders) extra.push(...ex.corsHeaders);
     const h2 = ex.req.httpVersionMajor === 2;
     if (this.#deps.draining() && !h2) extra.push('connection', 'close');
     let out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
@@ -668,6 +688,18 @@ function grpcStatusForHttp(status: number): number {
     default:
       return 2; // UNKNOWN
   }
+}
+
+/** Envoy's CORS response headers: for a preflight the allowed methods, headers and max age; otherwise the exposed headers. */
+function corsHeaders(c: CorsPolicy, origin: string, preflight: boolean): string[] {
+  const out = ['access-control-allow-origin', origin];
+  if (c.allowCredentials) out.push('access-control-allow-credentials', 'true');
+  if (preflight) {
+    if (c.allowMethods) out.push('access-control-allow-methods', c.allowMethods);
+    if (c.allowHeaders) out.push('access-control-allow-headers', c.allowHeaders);
+    if (c.maxAge) out.push('access-control-max-age', c.maxAge);
+  } else if (c.exposeHeaders) out.push('access-control-expose-headers', c.exposeHeaders);
+  return out;
 }
 
 /** The value of cookie `name` in a Cookie header, unquoted. */

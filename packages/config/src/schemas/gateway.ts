@@ -199,7 +199,18 @@ const httpFilter: Schema = {
         },
       },
     },
-    cors: unsupported('CORS is not supported yet; the filter is ignored'),
+    cors: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        allowOrigins: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 253 } },
+        allowCredentials: { type: 'boolean' },
+        allowMethods: { type: 'array', maxItems: 9, items: { type: 'string', pattern: '^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|\\*)$' } },
+        allowHeaders: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 256 } },
+        exposeHeaders: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 256 } },
+        maxAge: { type: 'integer', minimum: 1 },
+      },
+    },
     extensionRef: unsupported('ExtensionRef filters are not supported; the filter is ignored'),
   },
 };

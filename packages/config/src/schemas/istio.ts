@@ -69,7 +69,16 @@ const httpRoute: Schema = obj({
   mirrorPercentage: percent,
   mirrorPercent: { type: 'integer', minimum: 0, maximum: 100 },
   mirrors: { type: 'array', items: obj({ destination, percentage: percent }, ['destination']) },
-  corsPolicy: unsupported('corsPolicy is not supported yet; ignored'),
+  corsPolicy: obj({
+    allowOrigins: { type: 'array', items: stringMatch },
+    allowOrigin: { type: 'array', items: { type: 'string' } },
+    allowMethods: { type: 'array', items: { type: 'string', minLength: 1 } },
+    allowHeaders: { type: 'array', items: { type: 'string', minLength: 1 } },
+    exposeHeaders: { type: 'array', items: { type: 'string', minLength: 1 } },
+    maxAge: istioDuration,
+    allowCredentials: { type: 'boolean' },
+    unmatchedPreflights: { enum: ['UNSPECIFIED', 'FORWARD', 'IGNORE'] },
+  }),
   headers: obj({ request: headerOps, response: headerOps }),
 });
 

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigDir, json, meshRoute, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
+
+let backend: Backend;
+let dir: ConfigDir;
+let wp: WaypointProcess;
+const seen: string[] = [];
+
+beforeAll(async () => {
+  const echo = await startBackend('api');
+  backend = echo;
+  echo.server.prependListener('request', (req) => seen.push(`${req.method} ${req.url}`));
+  dir = new ConfigDir();
+  dir.write(
+    'config.yaml',
+    [
+      serviceYaml('api', [{ port: echo.port }]),
+      serviceYaml('legacy', [{ port: echo.port }]),
+      meshRoute(
+        'api',
+        'api',
+        `[{ filters: [{ type: CORS, cors: { allowOrigins: ["https://app.example.com", "https://*.example.org"], allowMethods: [GET, POST], allowHeaders: [x-token], exposeHeaders: [x-trace], maxAge: 600, allowCredentials: true } }],
+            backendRefs: [{ name: api, port: 80 }] }]`,
+      ),
+      `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: legacy }
+spec:
+  hosts: [legacy]
+  http:
+  - corsPolicy: { allowOrigins: [{ exact: "https://app.example.com" }], allowMethods: [GET], unmatchedPreflights: IGNORE }
+    route: [{ destination: { host: legacy } }]
+`,
+    ].join('\n'),
+  );
+  wp = await startWaypoint(dir.path);
+});
+
+afterAll(async () => {
+  await wp?.stop();
+  await backend?.close();
+  dir?.remove();
+});
+
+const preflight = (host: string, origin: string, path: string) =>
+  send(`${wp.base}${path}`, { method: 'OPTIONS', headers: { host, origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-token' } });
+
+describe('CORS (HTTPRoute filter, VirtualService corsPolicy)', () => {
+  it('answers an allowed preflight itself, with the allowed methods, headers and max age', async () => {
+    const r = await preflight('api', 'https://app.example.com', '/pre-1');
+    expect(r.status).toBe(200);
+    expect(r.headers).toMatchObject({
+      'access-control-allow-origin': 'https://app.example.com',
+      'access-control-allow-methods': 'GET,POST',
+      'access-control-allow-headers': 'x-token',
+      'access-control-max-age': '600',
+      'access-control-allow-credentials': 'true',
+    });
+    expect(seen).not.toContain('OPTIONS /pre-1');
+  });
+
+  it('adds the allow-origin and expose headers to responses for an allowed origin, wildcards included', async () => {
+    const r = await send(`${wp.base}/data`, { headers: { host: 'api', origin: 'https://shop.example.org' } });
+    expect([json(r).backend, r.headers['access-control-allow-origin'], r.headers['access-control-expose-headers']]).toEqual(['api', 'https://shop.example.org', 'x-trace']);
+  });
+
+  it('adds nothing for an origin that is not allowed, and forwards its preflight to the backend', async () => {
+    const r = await send(`${wp.base}/data`, { headers: { host: 'api', origin: 'https://evil.example.net' } });
+    expect(r.headers['access-control-allow-origin']).toBeUndefined();
+    const p = await preflight('api', 'https://evil.example.net', '/pre-2');
+    expect(json(p).method).toBe('OPTIONS');
+    expect(p.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('VirtualService unmatchedPreflights: IGNORE answers an unmatched preflight without CORS headers and without the backend', async () => {
+    const p = await preflight('legacy', 'https://evil.example.net', '/pre-3');
+    expect([p.status, p.body, p.headers['access-control-allow-origin']]).toEqual([200, '', undefined]);
+    expect(seen).not.toContain('OPTIONS /pre-3');
+    const ok = await preflight('legacy', 'https://app.example.com', '/pre-4');
+    expect([ok.status, ok.headers['access-control-allow-origin'], ok.headers['access-control-allow-methods']]).toEqual([200, 'https://app.example.com', 'GET']);
+  });
+});
