@@ -80,7 +80,7 @@ export interface HttpMatchIR {
 }
 
 export type BackendIR =
-  | { kind: 'service'; service: string; port: number; weight: number }
+  | { kind: 'service'; service: string; port: number; weight: number; requestHeaders?: HeaderModifierIR; responseHeaders?: HeaderModifierIR }
   | { kind: 'invalid'; reason: string; weight: number };
 
 /** Header names are lower case; `set` replaces, `add` appends, `remove` drops. */

@@ -87,6 +87,7 @@ export interface HTTPBackendRef {
   namespace?: string;
   port?: number;
   weight?: number;
+  filters?: HTTPRouteFilter[];
 }
 
 export interface HTTPHeaderModifier {

@@ -619,5 +619,14 @@ function translateBackend(b: HTTPBackendRef, routeNamespace: string, ctx: RouteC
   if (!svc) return invalid(`BackendNotFound: Service ${key} is not in the config`);
   if (b.port === undefined) return invalid('UnsupportedValue: a Service backendRef needs a port');
   if (!svc.ports.some((p) => p.port === b.port)) return invalid(`BackendNotFound: Service ${key} has no port ${b.port}`);
-  return { kind: 'service', service: key, port: b.port, weight };
+  // Per-backend filters: the header modifiers apply to requests sent to this backend (Istio's weighted-cluster headers).
+  let requestHeaders: HeaderModifierIR | undefined;
+  let responseHeaders: HeaderModifierIR | undefined;
+  (b.filters ?? []).forEach((f, i) => {
+    const at = [...path, 'filters', i];
+    if (f.type === 'RequestHeaderModifier' && f.requestHeaderModifier) requestHeaders = headerModifier(f.requestHeaderModifier, src, [...at, 'requestHeaderModifier'], report);
+    else if (f.type === 'ResponseHeaderModifier' && f.responseHeaderModifier) responseHeaders = headerModifier(f.responseHeaderModifier, src, [...at, 'responseHeaderModifier'], report);
+    else if (f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier') report.add('error', src, [...at, FILTER_FIELD[f.type]], `required for a ${f.type} filter`);
+  });
+  return { kind: 'service', service: key, port: b.port, weight, ...(requestHeaders ? { requestHeaders } : {}), ...(responseHeaders ? { responseHeaders } : {}) };
 }

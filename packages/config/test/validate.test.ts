@@ -40,10 +40,10 @@ metadata: { name: r }
 spec:
   parentRefs: [{ group: "", kind: Service, name: web }]
   rules:
-    - backendRefs: [{ name: web, port: 80, filters: [{ type: RequestHeaderModifier }] }]
+    - backendRefs: [{ name: web, port: 80, filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: web, port: 80 } } }] }]
 `));
     expect(r.ir).toBeDefined();
-    expect(r.lines).toEqual(['config.yaml:26:44 warning: HTTPRoute/default/r spec.rules[0].backendRefs[0].filters: backendRef filters are not supported yet; ignored']);
+    expect(r.lines).toEqual(['config.yaml:26:77 warning: HTTPRoute/default/r spec.rules[0].backendRefs[0].filters[0].requestMirror: RequestMirror on a backendRef is not supported yet; ignored']);
   });
 
   it('rejects a regular expression that does not compile, at its field', () => {

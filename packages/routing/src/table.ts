@@ -1,4 +1,4 @@
-import type { BackendIR, HttpRouteIR } from '@waypoint/config';
+import type { BackendIR, HeaderModifierIR, HttpRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
 import { CompiledMatch, describeMatch, normalizedPrefix } from './match.ts';
 import { corsPolicy } from './cors.ts';
@@ -229,10 +229,20 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
 
 const EMPTY_QUERY = new QueryView('');
 
+function mergedHeaders(actions: RuleActions | undefined, request: HeaderModifierIR | undefined, response: HeaderModifierIR | undefined): Pick<RuleActions, 'requestHeaders' | 'responseHeaders'> {
+  const merge = (a: HeaderModifierIR | undefined, b: HeaderModifierIR | undefined) =>
+    !a ? b : !b ? a : { set: [...a.set.filter((h) => !b.set.some((x) => x.name === h.name)), ...b.set], add: [...a.add, ...b.add], remove: [...a.remove, ...b.remove] };
+  const req = merge(actions?.requestHeaders, request);
+  const res = merge(actions?.responseHeaders, response);
+  return { ...(req ? { requestHeaders: req } : {}), ...(res ? { responseHeaders: res } : {}) };
+}
+
 function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup, actions: RuleActions | undefined, retry: RetryPolicy): RouteDecision {
   if (b.kind === 'invalid') return localReply(500, '', 'NC', 'cluster_not_found', routeName);
   const target = lookup(b.service, b.port);
   if (!target) return localReply(500, '', 'NC', 'cluster_not_found', routeName);
-  const forward: Forward = { kind: 'forward', target, routeName, retry, ...(actions ? { actions } : {}) };
+  // A backendRef's own header filters apply after the rule's.
+  const own = b.requestHeaders || b.responseHeaders ? { ...actions, ...mergedHeaders(actions, b.requestHeaders, b.responseHeaders) } : actions;
+  const forward: Forward = { kind: 'forward', target, routeName, retry, ...(own ? { actions: own } : {}) };
   return forward;
 }

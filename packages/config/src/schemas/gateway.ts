@@ -109,21 +109,6 @@ const httpMatch: Schema = {
   },
 };
 
-const backendRef: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  properties: {
-    group: { type: 'string' },
-    kind: { type: 'string' },
-    name: dnsSubdomain,
-    namespace: dnsLabel,
-    port: portNumber,
-    weight: { type: 'integer', minimum: 0, maximum: 1000000 },
-    filters: unsupported('backendRef filters are not supported yet; ignored'),
-  },
-};
-
 /** Gateway API Duration: up to four number+unit pairs, e.g. "1h30m", "500ms", "0s". */
 const duration: Schema = { type: 'string', pattern: '^([0-9]{1,5}(h|m|s|ms)){1,4}$' };
 
@@ -141,6 +126,39 @@ const headerModifier: Schema = {
     set: { type: 'array', maxItems: 16, items: headerValue },
     add: { type: 'array', maxItems: 16, items: headerValue },
     remove: { type: 'array', maxItems: 16, items: headerName },
+  },
+};
+
+const backendRef: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    group: { type: 'string' },
+    kind: { type: 'string' },
+    name: dnsSubdomain,
+    namespace: dnsLabel,
+    port: portNumber,
+    weight: { type: 'integer', minimum: 0, maximum: 1000000 },
+    filters: {
+      type: 'array',
+      maxItems: 16,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type'],
+        properties: {
+          type: { enum: ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'CORS', 'ExtensionRef'] },
+          requestHeaderModifier: headerModifier,
+          responseHeaderModifier: headerModifier,
+          requestRedirect: { 'x-unsupported': 'RequestRedirect on a backendRef is not supported (Istio neither); ignored' },
+          urlRewrite: { 'x-unsupported': 'URLRewrite on a backendRef is not supported (Istio neither); ignored' },
+          requestMirror: { 'x-unsupported': 'RequestMirror on a backendRef is not supported yet; ignored' },
+          cors: { 'x-unsupported': 'CORS on a backendRef is not supported (Istio neither); ignored' },
+          extensionRef: { 'x-unsupported': 'ExtensionRef filters are not supported; ignored' },
+        },
+      },
+    },
   },
 };
 
