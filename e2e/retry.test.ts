@@ -19,6 +19,7 @@ beforeAll(async () => {
     let bytes = 0;
     req.on('data', (c: Buffer) => (bytes += c.length));
     req.on('end', () => {
+      if (n <= Number(req.headers['x-hang-times'] ?? 0)) return; // never answers: the proxy's per-try timeout must act
       if (n <= Number(req.headers['x-fail-times'] ?? 0)) {
         res.writeHead(503, { 'content-type': 'text/plain' });
         return res.end(`fail ${n}`);
@@ -43,6 +44,13 @@ beforeAll(async () => {
       serviceYaml('refused', [{ port: closedPort }]),
       meshRoute('flaky', 'flaky', '[{ retry: { codes: [503], attempts: 2, backoff: 10ms }, backendRefs: [{ name: flaky, port: 80 }] }]'),
       meshRoute('refused', 'refused', '[{ retry: { attempts: 0 }, backendRefs: [{ name: refused, port: 80 }] }]'),
+      serviceYaml('per-try', [{ port: flaky.port }]),
+      meshRoute(
+        'per-try',
+        'per-try',
+        `[{ matches: [{ path: { type: PathPrefix, value: /retried } }], retry: { codes: [504], attempts: 2, backoff: 10ms }, timeouts: { request: 5s, backendRequest: 200ms }, backendRefs: [{ name: per-try, port: 80 }] },
+          { retry: { codes: [503] }, timeouts: { request: 5s, backendRequest: 200ms }, backendRefs: [{ name: per-try, port: 80 }] }]`,
+      ),
     ].join('\n'),
   );
   wp = await startWaypoint(dir.path, ['--access-log', 'json']);
@@ -102,5 +110,21 @@ describe('HTTPRoute retry', () => {
     const r = await send(`${wp.base}/no-retry`, { headers: { host: 'refused' } });
     expect([r.status, r.body]).toEqual([503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure']);
     expect((await accessLogFor('/no-retry')).response_flags).toBe('UF');
+  });
+});
+
+describe('per-try timeouts (backendRequest with a retry policy)', () => {
+  it('retries a try that outlives its timeout when the policy retries 504s', async () => {
+    const r = await send(`${wp.base}/retried`, { headers: { host: 'per-try', 'x-case': 'per-try-retried', 'x-hang-times': '1' } });
+    expect([r.status, json(r).tries]).toEqual([200, 2]);
+  });
+
+  it('answers 504 upstream request timeout (UT) after one try otherwise', async () => {
+    const start = performance.now();
+    const r = await send(`${wp.base}/not-retried`, { headers: { host: 'per-try', 'x-case': 'per-try-504', 'x-hang-times': '9' } });
+    expect([r.status, r.body]).toEqual([504, 'upstream request timeout']);
+    expect(performance.now() - start).toBeLessThan(4000); // the 5 s route timeout did not decide it
+    expect(tries.get('per-try-504')).toBe(1);
+    expect((await accessLogFor('/not-retried')).response_flags).toBe('UT');
   });
 });

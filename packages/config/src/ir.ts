@@ -156,6 +156,8 @@ export interface RetryPolicyIR {
   codes: number[];
   /** Base of the jittered exponential back-off; the cap is ten times it, as Envoy's. */
   backoffBaseMs: number;
+  /** Each try's own timeout, when set; the route timeout still covers all tries. */
+  perTryTimeoutMs?: number;
 }
 
 export interface HttpRuleIR {

@@ -62,7 +62,8 @@ function vsRetry(r: NonNullable<IstioHttpRoute['retries']>): RetryPolicyIR {
   const codes = on.filter((x) => /^\d+$/.test(x)).map(Number);
   const conditions = on.filter((x) => !/^\d+$/.test(x));
   if (codes.length && !conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');
-  return { numRetries: r.attempts ?? 2, retryOn: conditions, codes, backoffBaseMs: r.backoff ? istioDurationMs(r.backoff) || 25 : 25 };
+  const perTry = r.perTryTimeout ? istioDurationMs(r.perTryTimeout) : 0;
+  return { numRetries: r.attempts ?? 2, retryOn: conditions, codes, backoffBaseMs: r.backoff ? istioDurationMs(r.backoff) || 25 : 25, ...(perTry ? { perTryTimeoutMs: perTry } : {}) };
 }
 
 /** gRPC status names Istio accepts for fault aborts. */

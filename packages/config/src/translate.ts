@@ -236,8 +236,12 @@ function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx:
   const namespace = route.metadata.namespace!;
   const rules: HttpRuleIR[] = (route.spec.rules ?? [{}]).map((rule, ri) => {
     const matches = (rule.matches?.length ? rule.matches : [{}]).map((m, mi) => translateMatch(m, src, ['spec', 'rules', ri, 'matches', mi], report));
-    const timeoutMs = ruleTimeout(rule.timeouts, src, ['spec', 'rules', ri, 'timeouts'], report);
-    const retry = rule.retry ? httpRouteRetry(rule.retry) : undefined;
+    // With a retry policy, backendRequest is each try's timeout and request the route's (Istio's conversion).
+    const perTry = rule.retry && rule.timeouts?.backendRequest !== undefined ? durationMs(rule.timeouts.backendRequest) : 0;
+    const timeoutMs = perTry
+      ? ruleTimeout({ ...(rule.timeouts?.request !== undefined ? { request: rule.timeouts.request } : {}) }, src, ['spec', 'rules', ri, 'timeouts'], report)
+      : ruleTimeout(rule.timeouts, src, ['spec', 'rules', ri, 'timeouts'], report);
+    const retry = rule.retry ? { ...httpRouteRetry(rule.retry), ...(perTry ? { perTryTimeoutMs: perTry } : {}) } : undefined;
     return {
       ...(rule.name ? { name: rule.name } : {}),
       matches,

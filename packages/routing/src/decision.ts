@@ -63,6 +63,9 @@ export interface RetryPolicy {
   grpcStatuses: ReadonlySet<number>;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Each try's timeout (0: none). A try that times out is retried when the policy retries resets or 504s. */
+  perTryTimeoutMs: number;
+  retriesTimeouts: boolean;
 }
 
 /** Compiles an Envoy-style retry policy. */
@@ -85,6 +88,8 @@ export function retryPolicy(ir: RetryPolicyIR): RetryPolicy {
     grpcStatuses: grpc,
     backoffBaseMs: ir.backoffBaseMs,
     backoffMaxMs: ir.backoffBaseMs * 10,
+    perTryTimeoutMs: ir.perTryTimeoutMs ?? 0,
+    retriesTimeouts: on.has('reset') || statuses.has(504),
   };
 }
 

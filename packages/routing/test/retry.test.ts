@@ -42,4 +42,23 @@ describe('retry policies', () => {
     expect([...retry('/codes').statuses].sort()).toEqual([429, 503]);
     expect(retry('/off').numRetries).toBe(0);
   });
+
+  it('with a retry policy, backendRequest is the per-try timeout and request the route timeout (Istio); without one, backendRequest is the route timeout', () => {
+    const r = router(
+      svc('a'),
+      httpRoute(
+        'r',
+        `{ parentRefs: [{ group: "", kind: Service, name: a }], rules: [
+          { matches: [{ path: { type: PathPrefix, value: /with } }], retry: { attempts: 3 }, timeouts: { request: 10s, backendRequest: 2s }, backendRefs: [{ name: a, port: 80 }] },
+          { matches: [{ path: { type: PathPrefix, value: /without } }], timeouts: { request: 10s, backendRequest: 2s }, backendRefs: [{ name: a, port: 80 }] } ] }`,
+      ),
+    );
+    const d = (path: string) => {
+      const x = r.routePlain(80, 'a', request(path));
+      if (x.kind !== 'forward') throw new Error(x.kind);
+      return [x.actions?.timeoutMs, x.retry.perTryTimeoutMs];
+    };
+    expect(d('/with')).toEqual([10_000, 2000]);
+    expect(d('/without')).toEqual([2000, 0]);
+  });
 });

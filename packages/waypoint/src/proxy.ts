@@ -72,6 +72,8 @@ interface Exchange {
   attempt: number;
   /** The back-off before the next try. */
   retryTimer?: NodeJS.Timeout | undefined;
+  /** The per-try timeout of the try in progress. */
+  tryTimer?: NodeJS.Timeout | undefined;
   /** A gRPC trailers-only reply went straight to the HTTP/2 stream (the response object never finishes). */
   repliedOnStream?: boolean;
   /** A consistent-hash cookie issued with this response. */
@@ -357,6 +359,10 @@ export class Proxy {
     ex.cancel = undefined;
     const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
     const body = !plan.hasBody ? null : n === 1 ? ex.req : Buffer.concat(plan.bodyCopy!);
+    if (plan.retry.perTryTimeoutMs) {
+      clearTimeout(ex.tryTimer);
+      ex.tryTimer = setTimeout(() => this.#tryTimedOut(ex, n), plan.retry.perTryTimeoutMs);
+    }
     if (plan.http2) return this.#forwardH2(ex, n, upstream, plan, body);
     try {
       this.#deps.pools.get(upstream).dispatch(
@@ -366,6 +372,17 @@ export class Proxy {
     } catch (e) {
       this.#upstreamFailed(ex, e as Error, n);
     }
+  }
+
+  /** A try outlived its per-try timeout before the response started: retried when the policy retries timeouts, else 504 UT. */
+  #tryTimedOut(ex: Exchange, n: number): void {
+    if (n !== ex.attempt || ex.done || ex.timedOut || ex.res.headersSent) return;
+    const { controller, cancel } = ex;
+    const retried = ex.upstream!.retry.retriesTimeouts && this.#retry(ex);
+    if (!retried) ex.timedOut = true;
+    controller?.abort(new Error('per-try timeout'));
+    cancel?.();
+    if (!retried) this.#local(ex, 504, 'upstream request timeout', 'UT', 'upstream_per_try_timeout');
   }
 
   /** Keeps what the first try sent of the body, for retries, up to the limit. */
@@ -480,6 +497,7 @@ export class Proxy {
 
   #responseStart(ex: Exchange, statusCode: number, headers: Readonly<Record<string, string | string[] | undefined>>): void {
     const { res, log } = ex;
+    clearTimeout(ex.tryTimer);
     const serviceTime = Math.round(performance.now() - ex.upstreamStart);
     log.upstreamServiceTimeMs = serviceTime;
     log.responseCode = statusCode;
@@ -646,6 +664,7 @@ export class Proxy {
     ex.done = true;
     clearTimeout(ex.timer);
     clearTimeout(ex.retryTimer);
+    clearTimeout(ex.tryTimer);
     if (ex.upstream?.target) ex.upstream.target.endpoints.release?.(ex.upstream.endpoint);
     this.#rqActive.dec();
     if (!res.writableFinished && !ex.repliedOnStream) {
