@@ -116,7 +116,7 @@ describe('HTTPRoute retry', () => {
 describe('per-try timeouts (backendRequest with a retry policy)', () => {
   it('retries a try that outlives its timeout when the policy retries 504s', async () => {
     const r = await send(`${wp.base}/retried`, { headers: { host: 'per-try', 'x-case': 'per-try-retried', 'x-hang-times': '1' } });
-    expect([r.status, json(r).tries]).toEqual([200, 2]);
+    expect([r.status, (json(r) as unknown as { tries: number }).tries]).toEqual([200, 2]);
   });
 
   it('answers 504 upstream request timeout (UT) after one try otherwise', async () => {

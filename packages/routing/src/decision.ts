@@ -27,6 +27,8 @@ export interface ServiceTarget {
   endpoints: EndpointPicker;
   /** The consistent-hash key, when the DestinationRule's load balancer hashes. */
   hash?: HashKeyIR;
+  /** The DestinationRule's connectionPool and outlierDetection for this target, as written, for the upstream layer. */
+  resilience?: { connectionPool?: Record<string, unknown>; outlierDetection?: Record<string, unknown> };
   /** Speak HTTP/2 with prior knowledge (h2c) to the endpoints: the port's appProtocol or name says http2, grpc or h2c. */
   http2: boolean;
 }

@@ -130,6 +130,9 @@ export class Router {
     };
     const endpoints = port.endpoints.filter((e) => e.ready && inSubset(e));
     const lb = policyFor(sub?.policy, portNumber) ?? policyFor(dr?.policy, portNumber);
+    const setting = <K extends 'connectionPool' | 'outlierDetection'>(k: K) => settingFor(sub?.policy, portNumber, k) ?? settingFor(dr?.policy, portNumber, k);
+    const connectionPool = setting('connectionPool');
+    const outlierDetection = setting('outlierDetection');
     const target: ServiceTarget = {
       service: svc,
       port,
@@ -137,6 +140,7 @@ export class Router {
       ...(subset ? { subset } : {}),
       endpoints: picker(endpoints, lb),
       ...(lb?.consistentHash ? { hash: lb.consistentHash.key } : {}),
+      ...(connectionPool || outlierDetection ? { resilience: { ...(connectionPool ? { connectionPool } : {}), ...(outlierDetection ? { outlierDetection } : {}) } } : {}),
       http2: portProtocol(port.appProtocol ?? port.name) === 'http2',
     };
     this.#targets.set(cacheKey, target);
@@ -347,6 +351,11 @@ function parsePort(s: string, start: number): number | undefined {
 function policyFor(policy: TrafficPolicyIR | undefined, port: number): LoadBalancerIR | undefined {
   if (!policy) return undefined;
   return policy.ports.find((p) => p.port === port)?.policy.loadBalancer ?? policy.loadBalancer;
+}
+
+function settingFor(policy: TrafficPolicyIR | undefined, port: number, key: 'connectionPool' | 'outlierDetection'): Record<string, unknown> | undefined {
+  if (!policy) return undefined;
+  return policy.ports.find((p) => p.port === port)?.policy[key] ?? policy[key];
 }
 
 function picker(endpoints: EndpointIR[], lb: LoadBalancerIR | undefined): EndpointPicker {

@@ -279,3 +279,16 @@ describe('DestinationRule load balancing', () => {
     expect(router.target('default/reviews', 9080)!.endpoints.policy).toBe('random');
   });
 });
+
+describe('DestinationRule resilience settings', () => {
+  it('are handed to each target as written, port-level and subset settings first', () => {
+    const rule = dr(', trafficPolicy: { outlierDetection: { consecutive5xxErrors: 1 } }').replace(
+      '  subsets:',
+      '  trafficPolicy: { connectionPool: { http: { http2MaxRequests: 100 } }, outlierDetection: { consecutive5xxErrors: 5 }, portLevelSettings: [{ port: { number: 9080 }, connectionPool: { tcp: { maxConnections: 7 } } }] }\n  subsets:',
+    );
+    const { router } = build(reviews, rule, vs(`[{ route: [{ destination: { host: reviews, subset: v3 } }] }]`));
+    expect(router.target('default/reviews', 9080)!.resilience).toEqual({ connectionPool: { tcp: { maxConnections: 7 } }, outlierDetection: { consecutive5xxErrors: 5 } });
+    const v3 = go(router, '/');
+    expect(v3.kind === 'forward' && v3.target.resilience).toEqual({ connectionPool: { tcp: { maxConnections: 7 } }, outlierDetection: { consecutive5xxErrors: 1 } });
+  });
+});
