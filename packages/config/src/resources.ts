@@ -189,7 +189,7 @@ export interface IstioHttpRoute {
   route?: { destination: IstioDestination; weight?: number; headers?: { request?: IstioHeaderOps; response?: IstioHeaderOps } }[];
   redirect?: { uri?: string; authority?: string; port?: number; derivePort?: 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT'; scheme?: string; redirectCode?: 301 | 302 | 303 | 307 | 308 };
   directResponse?: { status: number; body?: { string?: string; bytes?: string } };
-  delegate?: unknown;
+  delegate?: { name: string; namespace?: string };
   rewrite?: { uri?: string; authority?: string; uriRegexRewrite?: { match: string; rewrite: string } };
   timeout?: string;
   retries?: { attempts?: number; perTryTimeout?: string; retryOn?: string; retryRemoteLocalities?: boolean; retryIgnorePreviousHosts?: boolean; backoff?: string };
@@ -217,7 +217,7 @@ export interface IstioHttpRoute {
 export interface VirtualService {
   kind: 'VirtualService';
   metadata: ObjectMeta;
-  spec: { hosts: string[]; gateways?: string[]; http?: IstioHttpRoute[] };
+  spec: { hosts?: string[]; gateways?: string[]; http?: IstioHttpRoute[] };
 }
 
 export interface IstioLoadBalancer {

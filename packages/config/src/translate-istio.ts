@@ -92,10 +92,13 @@ export function translateVirtualServices(sources: (SourcedResource & { resource:
   });
   const owner = new Map<string, string>();
   const out: VirtualServiceIR[] = [];
+  // A VirtualService without hosts is a delegate: it routes only where a root's route delegates to it.
+  const delegates = new Map(sources.filter((s) => !s.resource.spec.hosts?.length).map((s) => [`${s.resource.metadata.namespace}/${s.resource.metadata.name}`, s]));
   for (const src of ordered) {
     const vs = src.resource;
     const namespace = vs.metadata.namespace!;
     const key = `${namespace}/${vs.metadata.name}`;
+    if (!vs.spec.hosts?.length) continue;
     if (vs.spec.gateways?.length && !vs.spec.gateways.includes('mesh')) {
       report.add('warning', src, ['spec', 'gateways'], 'binds to gateways only (no "mesh"), so it does not apply to the waypoint; ignored');
       continue;
@@ -114,13 +117,101 @@ export function translateVirtualServices(sources: (SourcedResource & { resource:
       services.push(svc.key);
     });
     const routes = (vs.spec.http ?? []).flatMap((r, ri) => {
-      if (r.delegate !== undefined) return [];
+      if (r.delegate) return delegatedRoutes(r, namespace, delegates, ctx, src, ['spec', 'http', ri], report);
       const route = translateVsRoute(r, namespace, ctx, src, ['spec', 'http', ri], report);
       return route ? [route] : [];
     });
     if (services.length) out.push({ key, namespace, name: vs.metadata.name, ...(vs.metadata.creationTimestamp ? { creationTimestamp: vs.metadata.creationTimestamp } : {}), services, routes });
   }
   return out;
+}
+
+/**
+ * The routes a root route delegates to (Istio's delegate VirtualService): each of the delegate's routes, in
+ * order, with its matches narrowed by the root route's (both must hold). A delegate match that contradicts
+ * the root's (another uri, method, authority, port, or header value) is dropped with a warning, as Istio
+ * drops conflicting delegate routes.
+ */
+function delegatedRoutes(
+  root: IstioHttpRoute,
+  namespace: string,
+  delegates: Map<string, SourcedResource & { resource: VirtualService }>,
+  ctx: IstioContext,
+  src: SourcedResource,
+  path: Path,
+  report: Reporter,
+): VsRouteIR[] {
+  const others = ['route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrors', 'corsPolicy', 'headers'].filter((k) => (root as Record<string, unknown>)[k] !== undefined);
+  if (others.length) {
+    report.add('error', src, [...path, others[0]!], `a route that delegates may only have match and delegate (found ${others.join(', ')})`);
+    return [];
+  }
+  const d = root.delegate!;
+  const key = `${d.namespace ?? namespace}/${d.name}`;
+  const target = delegates.get(key);
+  if (!target) {
+    report.add('warning', src, [...path, 'delegate'], `no VirtualService ${key} without hosts to delegate to; the route is left out`);
+    return [];
+  }
+  const delegateNs = target.resource.metadata.namespace!;
+  const rootMatches = translateVsRoute({ match: root.match ?? [], directResponse: { status: 200 } }, namespace, ctx, src, path, report)?.matches ?? [];
+  return (target.resource.spec.http ?? []).flatMap((r, ri) => {
+    if (r.delegate) {
+      report.add('warning', target, ['spec', 'http', ri, 'delegate'], 'a delegate VirtualService cannot delegate further; the route is left out');
+      return [];
+    }
+    const route = translateVsRoute(r, delegateNs, ctx, target, ['spec', 'http', ri], report);
+    if (!route) return [];
+    if (!rootMatches.length) return [route];
+    const own = route.matches.length ? route.matches : [emptyMatch()];
+    const merged = rootMatches.flatMap((a) => own.flatMap((b) => mergeMatches(a, b) ?? []));
+    if (!merged.length) {
+      report.add('warning', target, ['spec', 'http', ri, 'match'], `no match of this route fits within the delegating route's matches (${src.id}); the route is left out`);
+      return [];
+    }
+    return [{ ...route, matches: merged }];
+  });
+}
+
+const emptyMatch = (): VsMatchIR => ({ ignoreUriCase: false, headers: [], withoutHeaders: [], queryParams: [] });
+
+/** Both matches at once, or undefined when they contradict each other. */
+function mergeMatches(root: VsMatchIR, d: VsMatchIR): VsMatchIR | undefined {
+  const one = <T>(a: T | undefined, b: T | undefined, same: (x: T, y: T) => boolean): { ok: boolean; v: T | undefined } => (a === undefined ? { ok: true, v: b } : b === undefined ? { ok: true, v: a } : { ok: same(a, b), v: b });
+  const sm = (a: IstioStringMatchIR, b: IstioStringMatchIR) => (a.type === b.type && a.value === b.value) || (a.type === 'prefix' && b.type !== 'regex' && b.value.startsWith(a.value));
+  const uri = one(root.uri, d.uri, sm);
+  const method = one(root.method, d.method, sm);
+  const authority = one(root.authority, d.authority, sm);
+  const scheme = one(root.scheme, d.scheme, sm);
+  const port = one(root.port, d.port, (x, y) => x === y);
+  const source = one(root.sourceNamespace, d.sourceNamespace, (x, y) => x === y);
+  if (![uri, method, authority, scheme, port, source].every((x) => x.ok)) return undefined;
+  const union = (a: { name: string; match: IstioStringMatchIR }[], b: { name: string; match: IstioStringMatchIR }[]) => {
+    const out = [...a];
+    for (const h of b) {
+      const prev = out.find((x) => x.name === h.name);
+      if (!prev) out.push(h);
+      else if (!sm(prev.match, h.match)) return undefined;
+      else out[out.indexOf(prev)] = h;
+    }
+    return out;
+  };
+  const headers = union(root.headers, d.headers);
+  const withoutHeaders = union(root.withoutHeaders, d.withoutHeaders);
+  const queryParams = union(root.queryParams, d.queryParams);
+  if (!headers || !withoutHeaders || !queryParams) return undefined;
+  return {
+    ignoreUriCase: d.uri ? d.ignoreUriCase : root.ignoreUriCase,
+    headers,
+    withoutHeaders,
+    queryParams,
+    ...(uri.v ? { uri: uri.v } : {}),
+    ...(method.v ? { method: method.v } : {}),
+    ...(authority.v ? { authority: authority.v } : {}),
+    ...(scheme.v ? { scheme: scheme.v } : {}),
+    ...(port.v !== undefined ? { port: port.v } : {}),
+    ...(source.v ? { sourceNamespace: source.v } : {}),
+  };
 }
 
 function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContext, src: SourcedResource, path: Path, report: Reporter): VsRouteIR | undefined {

@@ -23,6 +23,7 @@ describe('VirtualService validation', () => {
     ['a prefix query match', '{ hosts: [web], http: [{ match: [{ queryParams: { q: { prefix: a } } }], route: [{ destination: { host: web } }] }] }', /queryParams\.q: query parameters match exact or regex only/],
     ['an unknown field', '{ hosts: [web], http: [{ route: [{ destination: { host: web } }], retires: {} }] }', /http\[0\]\.retires: unknown field/],
     ['a bad duration', '{ hosts: [web], http: [{ route: [{ destination: { host: web } }], timeout: soon }] }', /http\[0\]\.timeout: "soon" is not valid here/],
+    ['a delegating route with an action', '{ hosts: [web], http: [{ delegate: { name: d }, route: [{ destination: { host: web } }] }] }', /http\[0\]\.route: a route that delegates may only have match and delegate \(found route\)/],
     ['an unknown gRPC status', '{ hosts: [web], http: [{ route: [{ destination: { host: web } }], fault: { abort: { grpcStatus: BROKEN } } }] }', /grpcStatus: not a gRPC status name: "BROKEN"/],
   ])('rejects %s', (_name, spec, pattern) => {
     const r = load(docs(service('web'), vs(spec)));
@@ -34,7 +35,7 @@ describe('VirtualService validation', () => {
     const r = load(
       docs(
         service('web'),
-        vs('{ hosts: [web, nowhere.other.svc.cluster.local], gateways: [mesh], http: [{ delegate: { name: other }, route: [{ destination: { host: missing } }] }], tcp: [{}] }'),
+        vs('{ hosts: [web, nowhere.other.svc.cluster.local], gateways: [mesh], http: [{ delegate: { name: other } }, { route: [{ destination: { host: missing } }] }], tcp: [{}] }'),
         vs('{ hosts: [web], gateways: [istio-system/ingress], http: [{ route: [{ destination: { host: web } }] }] }', 'ingress-only'),
       ),
     );
@@ -42,13 +43,14 @@ describe('VirtualService validation', () => {
     const warnings = r.lines.filter((l) => l.includes('warning')).map((l) => l.replace(/^config\.yaml:\d+:\d+ warning: /, ''));
     expect(warnings).toEqual(
       expect.arrayContaining([
-        'VirtualService/default/v spec.http[0].delegate: delegate VirtualServices are not supported yet; this route is ignored',
+        'VirtualService/default/v spec.http[0].delegate: no VirtualService default/other without hosts to delegate to; the route is left out',
+        'VirtualService/default/v spec.http[1].route[0].destination: host "missing" names no Service in the config; requests for it get 503 (cluster not found)',
         'VirtualService/default/v spec.tcp: TCP routes are not supported by this waypoint; ignored',
         'VirtualService/default/v spec.hosts[1]: "nowhere.other.svc.cluster.local" names no Service in the config; it has no effect',
         'VirtualService/default/ingress-only spec.gateways: binds to gateways only (no "mesh"), so it does not apply to the waypoint; ignored',
       ]),
     );
-    expect(r.ir!.virtualServices.map((v) => [v.key, v.services, v.routes.length])).toEqual([['default/v', ['default/web'], 0]]);
+    expect(r.ir!.virtualServices.map((v) => [v.key, v.services, v.routes.length])).toEqual([['default/v', ['default/web'], 1]]);
   });
 
   it('resolves hosts and destinations as Istio does: short names in the VirtualService namespace, name.namespace, FQDN', () => {

@@ -292,3 +292,41 @@ describe('DestinationRule resilience settings', () => {
     expect(v3.kind === 'forward' && v3.target.resilience).toEqual({ connectionPool: { tcp: { maxConnections: 7 } }, outlierDetection: { consecutive5xxErrors: 1 } });
   });
 });
+
+describe('delegate VirtualServices', () => {
+  const delegate = (http: string, name = 'reviews-delegate', ns = 'default') => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  http: ${http}
+`;
+  const { router, lines } = build(
+    reviews,
+    dr(),
+    vs(`
+  - match: [{ uri: { prefix: /api } }]
+    delegate: { name: reviews-delegate }
+  - match: [{ uri: { prefix: /other } }]
+    delegate: { name: missing }
+  - route: [{ destination: { host: reviews, subset: v1 } }]`),
+    delegate(`
+  - match: [{ uri: { prefix: /api/v2 }, headers: { x-beta: { exact: "1" } } }]
+    route: [{ destination: { host: reviews, subset: v2 } }]
+  - match: [{ uri: { prefix: /elsewhere } }]
+    route: [{ destination: { host: reviews, subset: v2 } }]
+  - route: [{ destination: { host: reviews, subset: v3 } }]`),
+  );
+
+  it('routes within the delegating route’s matches with the delegate’s routes, in order', () => {
+    expect(endpointOf(go(router, '/api/v2/x', { headers: { 'x-beta': '1' } }))).toBe('10.0.0.2');
+    expect(endpointOf(go(router, '/api/v2/x'))).toBe('10.0.0.3');
+    expect(endpointOf(go(router, '/api/other'))).toBe('10.0.0.3');
+    expect(endpointOf(go(router, '/elsewhere'))).toBe('10.0.0.1'); // outside the root's /api: the delegate's route does not apply
+  });
+
+  it('reports a delegate route that cannot fit the root’s match, and a missing delegate', () => {
+    expect(lines.some((l) => /VirtualService\/default\/reviews-delegate spec\.http\[1\]\.match: no match of this route fits within the delegating route's matches/.test(l))).toBe(true);
+    expect(lines.some((l) => /spec\.http\[1\]\.delegate: no VirtualService default\/missing without hosts to delegate to/.test(l))).toBe(true);
+  });
+});

@@ -50,7 +50,7 @@ const httpRoute: Schema = obj({
     redirectCode: { enum: [301, 302, 303, 307, 308] },
   }),
   directResponse: obj({ status: { type: 'integer', minimum: 200, maximum: 599 }, body: obj({ string: { type: 'string' }, bytes: { type: 'string' } }) }, ['status']),
-  delegate: unsupported('delegate VirtualServices are not supported yet; this route is ignored'),
+  delegate: obj({ name: { type: 'string', minLength: 1 }, namespace: { type: 'string' } }, ['name']),
   rewrite: obj({ uri: { type: 'string' }, authority: { type: 'string' }, uriRegexRewrite: obj({ match: { type: 'string' }, rewrite: { type: 'string' } }, ['match', 'rewrite']) }),
   timeout: istioDuration,
   retries: obj({
@@ -86,14 +86,13 @@ export const virtualServiceSchema: Schema = resource(
   true,
   obj(
     {
-      hosts: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+      hosts: { type: 'array', items: { type: 'string', minLength: 1 } },
       gateways: { type: 'array', items: { type: 'string' } },
       http: { type: 'array', items: httpRoute },
       tls: unsupported('TLS routes are not supported by this waypoint; ignored'),
       tcp: unsupported('TCP routes are not supported by this waypoint; ignored'),
       exportTo: unsupported('exportTo has no effect on a single waypoint; ignored'),
     },
-    ['hosts'],
   ),
 );
 
