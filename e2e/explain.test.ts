@@ -83,3 +83,18 @@ describe('admin /explain', () => {
     expect(await get(`request=${encodeURIComponent('http://x/')}&tunnel=nonsense`)).toEqual({ status: 400, body: 'tunnel "nonsense": write it as IP:PORT, the CONNECT authority\n' });
   });
 });
+
+describe('waypoint validate', () => {
+  it('reports matches no request can reach', () => {
+    const d = new ConfigDir();
+    d.write(
+      'c.yaml',
+      [serviceYaml('web', [{ port: 9001 }]), meshRoute('web', 'web', '[{ matches: [{ path: { type: Exact, value: /a } }], backendRefs: [{ name: web, port: 80 }] }, { matches: [{ path: { type: Exact, value: /a } }], backendRefs: [{ name: web, port: 80 }] }]')].join('\n'),
+    );
+    const r = spawnSync(WAYPOINT, ['validate', '--config', d.path], { encoding: 'utf8', timeout: 30_000 });
+    d.remove();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('unreachable: HTTPRoute default/web rule 1 match 0 can never be chosen for Service default/web port 80: HTTPRoute default/web rule 0 match 0 has the same conditions and precedes it');
+  });
+});
+

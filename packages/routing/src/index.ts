@@ -9,5 +9,5 @@ export { portProtocol, type PortProtocol } from './protocols.ts';
 export { Router, parseHost, type AddressTarget, type RouterOptions } from './router.ts';
 export { RouteTable } from './table.ts';
 export { formatTrace, type BackendTrace, type DecisionTrace } from './explain.ts';
-export type { CandidateTrace } from './table.ts';
+export { describeUnreachable, type CandidateTrace, type MatchRef, type UnreachableMatch } from './table.ts';
 export { corsPolicy, type CorsPolicy } from './cors.ts';

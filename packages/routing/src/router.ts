@@ -4,7 +4,7 @@ import { VsTable } from './virtual-service.ts';
 import { portProtocol } from './protocols.ts';
 import { DEFAULT_RETRY, NO_ROUTE, type Direct, type RouteDecision, type ServiceTarget } from './decision.ts';
 import type { RouteRequest } from './request.ts';
-import { RouteTable, type RuleRef } from './table.ts';
+import { RouteTable, type RuleRef, type UnreachableMatch } from './table.ts';
 import { traceBackend, type DecisionTrace } from './explain.ts';
 import { asciiLower, HASH_START, hashStep, StringTable } from './string-table.ts';
 
@@ -200,6 +200,22 @@ export class Router {
       }
       this.#gateways.set(port, vhosts);
     }
+  }
+
+  /**
+   * Matches no request can reach, per parent: each has the same conditions as a match that precedes it
+   * (the same rule twice, or two routes written alike — the older route wins, as the spec orders them).
+   */
+  unreachableMatches(): { parent: string; match: UnreachableMatch }[] {
+    const out: { parent: string; match: UnreachableMatch }[] = [];
+    for (const [svc, ports] of this.#mesh) {
+      for (const [port, m] of ports) if (m.table instanceof RouteTable) for (const u of m.table.unreachable) out.push({ parent: `Service ${svc.key} port ${port}`, match: u });
+    }
+    for (const [port, vhosts] of this.#gateways) {
+      const named: [string, RouteTable][] = [...vhosts.exact, ...[...vhosts.wildcard].map(([k, t]) => [`*${k}`, t] as [string, RouteTable]), ...(vhosts.any ? [['*', vhosts.any] as [string, RouteTable]] : [])];
+      for (const [host, table] of named) for (const u of table.unreachable) out.push({ parent: `Gateway port ${port} host ${host}`, match: u });
+    }
+    return out;
   }
 
   /** What an HBONE destination `ip:port` is: a Service clusterIP (and its port), a known workload, or nothing. */

@@ -73,6 +73,8 @@ export class RouteTable {
   readonly #regex: Bucket = [];
   /** Every entry in precedence order, for explain. */
   readonly #ordered: Entry[] = [];
+  /** Matches that can never be chosen: an earlier match in precedence order has the same conditions. */
+  readonly unreachable: UnreachableMatch[] = [];
 
   constructor(rules: readonly RuleRef[], lookup: TargetLookup) {
     const flat: { route: HttpRouteIR; ruleIndex: number; matchIndex: number }[] = [];
@@ -83,11 +85,17 @@ export class RouteTable {
     flat.sort((a, b) => compareMatches(a.route.rules[a.ruleIndex]!.matches[a.matchIndex]!, b.route.rules[b.ruleIndex]!.matches[b.matchIndex]!));
     const lengths = new Set<number>();
     let usesQuery = false;
+    const bySignature = new Map<string, Entry>();
     flat.forEach(({ route, ruleIndex, matchIndex }, index) => {
       const rule = route.rules[ruleIndex]!;
       const match = rule.matches[matchIndex]!;
+      // A match with the same conditions as one before it in precedence order can never be chosen.
+      const signature = matchSignature(match);
+      const earlier = bySignature.get(signature);
+      if (earlier) this.unreachable.push({ route: route.key, kind: route.kind ?? 'HTTPRoute', rule: ruleIndex, match: matchIndex, shadowedBy: { route: earlier.route.key, kind: earlier.route.kind ?? 'HTTPRoute', rule: earlier.ruleIndex, match: earlier.matchIndex } });
       const entry: Entry = { index, route, ruleIndex, matchIndex, match: new CompiledMatch(match), backends: ruleBackends(route, ruleIndex, matchIndex, lookup) };
       this.#ordered.push(entry);
+      if (!earlier) bySignature.set(signature, entry);
       usesQuery ||= entry.match.usesQuery;
       const { type, value } = match.path;
       if (type === 'Exact') bucketFor(this.#exact, value).push(entry);
@@ -159,6 +167,30 @@ export class RouteTable {
     });
     return { candidates, backends: chosen ? chosen.backends.all : [{ decision: NO_ROUTE, weight: 1 }] };
   }
+}
+
+export interface MatchRef {
+  route: string;
+  kind: 'HTTPRoute' | 'GRPCRoute';
+  rule: number;
+  match: number;
+}
+
+export interface UnreachableMatch extends MatchRef {
+  shadowedBy: MatchRef;
+}
+
+/** `HTTPRoute ns/b rule 1 match 0 can never be chosen for Service ns/x port 80: HTTPRoute ns/a rule 0 match 0 has the same conditions and precedes it` */
+export function describeUnreachable(parent: string, u: UnreachableMatch): string {
+  const ref = (m: MatchRef) => `${m.kind} ${m.route} rule ${m.rule} match ${m.match}`;
+  return `${ref(u)} can never be chosen for ${parent}: ${ref(u.shadowedBy)} has the same conditions and precedes it`;
+}
+
+/** The conditions of a match, normalised: two matches with one signature take exactly the same requests. */
+function matchSignature(m: HttpRouteIR['rules'][number]['matches'][number]): string {
+  const path = m.path.type === 'PathPrefix' ? `P${normalizedPrefix(m.path.value)}` : `${m.path.type[0]}${m.path.value}`;
+  const values = (list: { type: string; name: string; value: string }[]) => list.map((v) => `${v.name}\u0000${v.type}\u0000${v.value}`).sort().join('\u0001');
+  return [path, m.method ?? '', values(m.headers), values(m.queryParams)].join('\u0002');
 }
 
 /** One match of a table, as explain reports it. */

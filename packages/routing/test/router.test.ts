@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseHost } from '../src/index.ts';
+import { describeUnreachable, parseHost } from '../src/index.ts';
 import { httpRoute, request, router, svc, where } from './helpers.ts';
 
 const mesh = (name: string, rules: string, meta = '') => httpRoute(name, `{ parentRefs: [{ group: "", kind: Service, name: web }], rules: ${rules} }`, meta);
@@ -202,5 +202,24 @@ describe('backendRef filters', () => {
     }
     expect(seen.get('a')).toEqual({ req: [{ name: 'x-rule', value: '1' }, { name: 'x-who', value: 'a' }], res: [{ name: 'x-served-by', value: 'a' }] });
     expect(seen.get('b')).toEqual({ req: [{ name: 'x-rule', value: '1' }, { name: 'x-who', value: 'rule' }], res: undefined });
+  });
+});
+
+describe('unreachable matches', () => {
+  it('reports a match with the same conditions as one that precedes it, the older route winning', () => {
+    const r = router(
+      svc('a'),
+      httpRoute('new', `{ parentRefs: [{ group: "", kind: Service, name: a }], rules: [{ matches: [{ path: { type: PathPrefix, value: /api }, headers: [{ name: x, value: "1" }, { name: y, value: "2" }] }], backendRefs: [{ name: a, port: 80 }] }] }`, ', creationTimestamp: "2026-02-01T00:00:00Z"'),
+      httpRoute(
+        'old',
+        `{ parentRefs: [{ group: "", kind: Service, name: a }], rules: [
+          { matches: [{ path: { type: PathPrefix, value: /api }, headers: [{ name: y, value: "2" }, { name: x, value: "1" }] }], backendRefs: [{ name: a, port: 80 }] },
+          { matches: [{ path: { type: PathPrefix, value: /api }, headers: [{ name: x, value: "1" }] }], backendRefs: [{ name: a, port: 80 }] } ] }`,
+        ', creationTimestamp: "2026-01-01T00:00:00Z"',
+      ),
+    );
+    expect(r.unreachableMatches().map((u) => describeUnreachable(u.parent, u.match))).toEqual([
+      'HTTPRoute default/new rule 0 match 0 can never be chosen for Service default/a port 80: HTTPRoute default/old rule 0 match 0 has the same conditions and precedes it',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatDiagnostic } from '@waypoint/config';
-import { formatTrace } from '@waypoint/routing';
+import { describeUnreachable, formatTrace } from '@waypoint/routing';
 import { parseExplainRequest } from './cli.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
@@ -67,6 +67,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
           loaded_at: snap?.loadedAt.toISOString() ?? null,
           config: snap?.ir ?? null,
           warnings: snap?.warnings.map(formatDiagnostic) ?? [],
+          unreachable_matches: snap?.router.unreachableMatches().map((u) => describeUnreachable(u.parent, u.match)) ?? [],
           last_rejected: store.lastRejection
             ? { at: store.lastRejection.at.toISOString(), errors: store.lastRejection.diagnostics.map(formatDiagnostic) }
             : null,

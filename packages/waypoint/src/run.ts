@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatDiagnostic } from '@waypoint/config';
+import { describeUnreachable } from '@waypoint/routing';
 import { CredentialStore, HboneClient, HboneServer, describeCredentials } from '@waypoint/hbone';
 import { AccessLog } from './access-log.ts';
 import { adminHandler } from './admin.ts';
@@ -94,6 +95,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     cdsSuccess.inc();
     const snap = outcome.snapshot;
     for (const w of snap.warnings) log.warn(formatDiagnostic(w));
+    for (const u of snap.router.unreachableMatches()) log.warn(`warning: ${describeUnreachable(u.parent, u.match)}`);
     const keep = new Set(snap.ir.services.flatMap((s) => s.ports.flatMap((p) => p.endpoints.map((e) => poolKey(upstreamEndpoint(e, trustDomain))))));
     pools.retain(keep);
     log.info(

@@ -1,4 +1,5 @@
 import { formatDiagnostic, loadConfig, type Diagnostic } from '@waypoint/config';
+import { describeUnreachable, Router } from '@waypoint/routing';
 import { readConfig } from './config-files.ts';
 
 /** `waypoint validate`: every problem, one per line, sorted by place; exit 1 when any is an error. */
@@ -17,6 +18,10 @@ export function validateCommand(configPaths: string[], namespace: string, write:
       const conditions = st.conditions.map((c) => `${c.type}=${c.status}${c.status === 'True' ? '' : ` (${c.reason})`}`).join(', ');
       write(`status: ${route.kind ?? 'HTTPRoute'}/${route.namespace}/${route.name} parent ${parent}: ${conditions}`);
     }
+  }
+  // Matches no request can reach (the same conditions as a match that precedes them), per parent.
+  if (result.ir && !all.some((d) => d.severity === 'error')) {
+    for (const u of new Router(result.ir, { namespace }).unreachableMatches()) write(`unreachable: ${describeUnreachable(u.parent, u.match)}`);
   }
   const errors = all.filter((d) => d.severity === 'error').length;
   const warnings = all.filter((d) => d.severity === 'warning').length;
