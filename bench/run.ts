@@ -68,14 +68,38 @@ async function waitHttp(url: string, host = 'bench'): Promise<void> {
   throw new Error(`${url} never answered 200`);
 }
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+/** `pid` and its child processes (the workers of `--concurrency N`), from /proc. */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
+    } catch {
+      // gone while listing
+    }
+  }
+  return out;
 }
+/** CPU seconds (user + system) of a proxy's processes. */
+function cpuSeconds(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  }
+  return total;
+}
+/** RSS (or peak RSS) of a proxy's processes, summed. */
 function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? NaN);
+  let total = 0;
+  for (const p of processTree(pid)) {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+    total += Number(m?.[1] ?? NaN);
+  }
+  return total;
 }
 
 // ---------------------------------------------------------------- configs
@@ -180,6 +204,16 @@ const targets: Target[] = [
     start: async () => {
       const measured = wp(['--config', plainCfg, '--http-listen', '127.0.0.1:18081', '--hbone-listen', 'off', '--upstream', 'plain', '--stats', '127.0.0.1:18091'], profileEnv('waypoint'));
       await waitHttp('http://127.0.0.1:18081/1k');
+      return { measured, helpers: [] };
+    },
+  },
+  {
+    name: 'waypoint-c2',
+    url: 'http://127.0.0.1:18085/1k',
+    start: async () => {
+      const measured = wp(['--config', plainCfg, '--http-listen', '127.0.0.1:18085', '--hbone-listen', 'off', '--upstream', 'plain', '--stats', '127.0.0.1:18095', '--concurrency', '2'], profileEnv('waypoint-c2'));
+      await waitHttp('http://127.0.0.1:18085/1k');
+      await sleep(1500); // the second process binds the port after the first is live
       return { measured, helpers: [] };
     },
   },
@@ -375,7 +409,7 @@ const lines = [
       `| ${s.name} | ${fmt(s.maxRps, 0)} | ${haproxy && s.name !== 'direct' ? `${fmt((100 * s.maxRps) / haproxy.maxRps, 0)}%` : '–'} | ${fmt(s.evenP50, 3)} / ${fmt(s.evenP90, 3)} / ${fmt(s.evenP99, 3)} | ${s.name === 'direct' ? '–' : fmt(s.evenP90 - direct.evenP90, 3)} | ${fmt(s.burstP90, 3)} / ${fmt(s.burstP99, 3)} | ${fmt(s.vcpuPer1k, 3)} | ${fmt(s.idleRssMb, 1)} / ${fmt(s.rssMb, 1)} / ${fmt(s.peakRssMb, 1)} |`,
   ),
   '',
-  'How each figure is taken: max rps from `wrk -t1 -c64`; latency from `bench/loadgen.ts` at 1000 requests/s over 64 keep-alive connections, "even" = one request per millisecond round-robin over the connections, "burst" = all 64 connections at once every 64 ms; vCPU = (utime+stime of the proxy process from /proc) / wall time during the even run, divided by thousands of requests per second; RSS sampled from /proc every 250 ms during the even run; peak = VmHWM.',
+  'How each figure is taken: max rps from `wrk -t1 -c64`; latency from `bench/loadgen.ts` at 1000 requests/s over 64 keep-alive connections, "even" = one request per millisecond round-robin over the connections, "burst" = all 64 connections at once every 64 ms; vCPU = (utime+stime of the proxy’s processes from /proc, workers included) / wall time during the even run, divided by thousands of requests per second; RSS (summed over the proxy’s processes) sampled from /proc every 250 ms during the even run; peak = VmHWM.',
   'waypoint-hbone measures the waypoint that terminates HBONE and re-originates it; the client and destination ztunnels are two more waypoint processes (HBONE originate / terminate) on the same two cores, not counted in its CPU.',
   '',
 ];

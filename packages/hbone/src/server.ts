@@ -138,10 +138,11 @@ export class HboneServer {
     });
   }
 
-  listen(host: string, port: number): Promise<AddressInfo> {
+  /** `reusePort` lets several processes listen on the one port (SO_REUSEPORT), the kernel spreading connections. */
+  listen(host: string, port: number, reusePort = false): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, ...(reusePort ? { reusePort } : {}) }, () => {
         this.server.off('error', reject);
         resolve(this.server.address() as AddressInfo);
       });

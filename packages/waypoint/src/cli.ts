@@ -112,7 +112,7 @@ export function parseRunOptions(args: string[], env: Env): RunOptions | 'help' {
   const accessLog = pick(values, env, 'access-log') ?? 'off';
   if (accessLog !== 'text' && accessLog !== 'json' && accessLog !== 'off') throw new Error(`--access-log must be text, json or off (got ${JSON.stringify(accessLog)})`);
 
-  const concurrency = integer(pick(values, env, 'concurrency') ?? '1', 'concurrency', 1, 1);
+  const concurrency = integer(pick(values, env, 'concurrency') ?? '1', 'concurrency', 1, 64);
 
   const hboneListen = optionalAddress(pick(values, env, 'hbone-listen') ?? '0.0.0.0:15008', 'hbone-listen');
 

@@ -1,4 +1,4 @@
-import { parseCertsOptions, parseExplainOptions, parseRunOptions, parseValidateOptions, USAGE } from './cli.ts';
+import { parseCertsOptions, parseExplainOptions, parseRunOptions, parseValidateOptions, USAGE, type RunOptions } from './cli.ts';
 import { explainCommand } from './explain-command.ts';
 import { certsCommand } from './certs-command.ts';
 import { run } from './run.ts';
@@ -12,6 +12,12 @@ async function main(argv: string[]): Promise<number> {
         const options = parseRunOptions(args, process.env);
         if (options === 'help') return (console.log(USAGE), 0);
         return await run(options, argv);
+      }
+      case 'worker': {
+        // A worker process of `run --concurrency N`, started by the main process with its options.
+        const options = JSON.parse(process.env.WAYPOINT_WORKER_OPTIONS ?? 'null') as RunOptions | null;
+        if (!options) return (console.error('waypoint worker: started without WAYPOINT_WORKER_OPTIONS; use `waypoint run --concurrency N`'), 2);
+        return await run(options, argv, Number(process.env.WAYPOINT_WORKER ?? '1'));
       }
       case 'validate': {
         const options = parseValidateOptions(args, process.env);
@@ -45,4 +51,4 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
-if (process.argv[2] === 'run') process.exit();
+if (process.argv[2] === 'run' || process.argv[2] === 'worker') process.exit();

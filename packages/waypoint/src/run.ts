@@ -19,10 +19,15 @@ import { H2Upstreams } from './upstream-h2.ts';
 import { hboneTransport, plainTransport, upstreamEndpoint } from './upstream.ts';
 import { poolKey, UpstreamPools } from './upstream-pools.ts';
 import { VERSION } from './version.ts';
+import { WORKER_STATS_INTERVAL_MS, Workers, type WorkerMessage } from './workers.ts';
 
-/** The waypoint process: config, listeners, admin, reload and drain. Resolves when the process should exit. */
-export async function run(options: RunOptions, argv: string[]): Promise<number> {
-  const log = createLogger(options.logLevel);
+/**
+ * The waypoint process: config, listeners, admin, reload and drain. Resolves when the process should exit.
+ * `workerId` is set in the worker processes of `--concurrency` (data plane only; see workers.ts).
+ */
+export async function run(options: RunOptions, argv: string[], workerId?: number): Promise<number> {
+  const log = createLogger(options.logLevel, workerId);
+  const reusePort = options.concurrency > 1 || workerId !== undefined;
   const stats = new Stats();
   const state = new ServerState();
   const store = new SnapshotStore(options.configPaths, options.namespace);
@@ -108,7 +113,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
   const listen = async (name: string, address: ListenAddress, server: Server): Promise<Server> => {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(address.port, address.host, () => {
+      server.listen({ port: address.port, host: address.host, ...(reusePort ? { reusePort } : {}) }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -131,6 +136,7 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     watcher?.close();
     const graceMs = graceful ? options.drainTime * 1000 : 0;
     const closed = Promise.all([
+      workers?.stop(graceMs),
       ...plainServers.map((s) => new Promise<void>((r) => s.close(() => r()))),
       hboneServer?.close(graceMs),
     ]);
@@ -166,6 +172,8 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
     },
   };
   let hboneServer: HboneServer | undefined;
+  let boundHbone: ListenAddress | undefined;
+  let workers: Workers | undefined;
   const tunnels = new TunnelInbound({ store, proxy, transport, trustDomain, log, hooks: httpHooks });
 
   const startTrafficListeners = async () => {
@@ -188,10 +196,18 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
         cxActive.inc();
         socket.once('close', () => cxActive.dec());
       });
-      const address = await hboneServer.listen(options.hboneListen.host, options.hboneListen.port);
+      const address = await hboneServer.listen(options.hboneListen.host, options.hboneListen.port, reusePort);
+      boundHbone = { host: options.hboneListen.host, port: address.port };
       log.info({ listener: 'hbone', address: formatAddress(address) }, `hbone listening on ${formatAddress(address)}`);
     }
     workersStarted.set(1);
+    if (options.concurrency > 1 && workerId === undefined) {
+      // Workers bind the ports this process bound (port 0 resolved), with the admin side left to this one.
+      const httpListen = options.httpListen.map((spec, i) => ({ ...spec, address: { host: spec.address.host, port: (plainServers[i]!.address() as AddressInfo).port } }));
+      const workerOptions: RunOptions = { ...options, concurrency: 1, admin: undefined, stats: undefined, health: undefined, httpListen, hboneListen: boundHbone };
+      workers = new Workers(options.concurrency - 1, workerOptions, stats, log, (n) => workersStarted.set(1 + n));
+      workers.start();
+    }
   };
 
   // Admin, readiness and stats come up first, so a failing first config can be seen from outside.
@@ -247,6 +263,12 @@ export async function run(options: RunOptions, argv: string[]): Promise<number> 
   const onSignal = (signal: string) => void shutdown(true, signal);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  if (workerId !== undefined && process.send) {
+    // A worker reports its counters to the main process, and drains when the main process goes away.
+    const timer = setInterval(() => process.send?.({ type: 'stats', snapshot: stats.snapshot() } satisfies WorkerMessage), WORKER_STATS_INTERVAL_MS);
+    timer.unref();
+    process.once('disconnect', () => void shutdown(true, 'main process gone'));
+  }
   process.on('uncaughtException', (err) => log.error({ err }, `uncaught exception (the process keeps serving): ${err.message}`));
   process.on('unhandledRejection', (err) => log.error({ err }, `unhandled rejection (the process keeps serving): ${String(err)}`));
 

@@ -53,6 +53,8 @@ describe('run options', () => {
     [['--config', 'a', '--http-listen', '127.0.0.1:1', '--drain-time', '1.5'], /--drain-time must be a whole number/],
     [['--config', 'a', '--http-listen', '127.0.0.1:1', '--bogus'], /Unknown option '--bogus'/],
     [['--config', 'a', '--http-listen', '127.0.0.1:1', '--kube'], /--kube .* is not supported yet/],
+    [['--config', 'a', '--http-listen', '127.0.0.1:1', '--concurrency', '0'], /--concurrency must be .*1.*64/],
+    [['--config', 'a', '--http-listen', '127.0.0.1:1', '--concurrency', '65'], /--concurrency must be .*1.*64/],
   ])('%j is refused with a clear message', (args, message) => {
     expect(() => parseRunOptions(args, {})).toThrow(message);
   });

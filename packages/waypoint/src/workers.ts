@@ -1,0 +1,67 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import type { RunOptions } from './cli.ts';
+import type { Stats, StatsSnapshot } from './stats.ts';
+
+/** How often a worker sends its counters to the main process. */
+export const WORKER_STATS_INTERVAL_MS = 1000;
+
+export type WorkerMessage = { type: 'stats'; snapshot: StatsSnapshot };
+
+/**
+ * `--concurrency N`: N-1 worker processes next to the main one, each a whole data plane (its own event
+ * loop, config snapshot and upstream pools) listening on the same ports with SO_REUSEPORT, so the kernel
+ * spreads connections across them. The main process alone serves admin, readiness and stats; the
+ * workers' counters reach it every second and are summed into /stats. A worker that dies is started
+ * again; on drain every worker drains too.
+ */
+export class Workers {
+  readonly #children = new Map<number, ChildProcess>();
+  readonly #options: RunOptions;
+  readonly #count: number;
+  readonly #stats: Stats;
+  readonly #log: Logger;
+  readonly #onCountChange: (n: number) => void;
+  #stopping = false;
+
+  constructor(count: number, options: RunOptions, stats: Stats, log: Logger, onCountChange: (live: number) => void) {
+    this.#count = count;
+    this.#options = options;
+    this.#stats = stats;
+    this.#log = log;
+    this.#onCountChange = onCountChange;
+  }
+
+  start(): void {
+    for (let id = 1; id <= this.#count; id++) this.#spawn(id);
+  }
+
+  #spawn(id: number): void {
+    const child = fork(process.argv[1]!, ['worker'], {
+      env: { ...process.env, WAYPOINT_WORKER: String(id), WAYPOINT_WORKER_OPTIONS: JSON.stringify(this.#options) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#children.set(id, child);
+    this.#onCountChange(this.#children.size);
+    child.on('message', (m: WorkerMessage) => {
+      if (m?.type === 'stats') this.#stats.setWorker(id, m.snapshot);
+    });
+    child.once('exit', (code, signal) => {
+      this.#children.delete(id);
+      this.#onCountChange(this.#children.size);
+      if (this.#stopping) return;
+      this.#log.error({ worker: id, code, signal }, `worker ${id} exited (${signal ?? `code ${code}`}); starting it again`);
+      setTimeout(() => !this.#stopping && this.#spawn(id), 1000).unref();
+    });
+  }
+
+  /** Drains every worker (SIGTERM) and waits for them to exit, at most `graceMs` plus a second. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    const exits = [...this.#children.values()].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
+    for (const c of this.#children.values()) c.kill('SIGTERM');
+    const deadline = new Promise<void>((r) => setTimeout(r, graceMs + 1000).unref());
+    await Promise.race([Promise.all(exits), deadline]);
+    for (const c of this.#children.values()) c.kill('SIGKILL');
+  }
+}
