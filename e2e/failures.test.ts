@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, json, meshRoute, rawExchange, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
+import { ConfigDir, json, meshRoute, rawExchange, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess, accessLogFor, unusedPort } from './harness.ts';
 
 let ok: Backend, midway: Backend, slowStream: Backend, slowHeaders: Backend;
 let dir: ConfigDir;
@@ -32,10 +32,7 @@ beforeAll(async () => {
   hangup = createServer((s) => s.destroy());
   await new Promise<void>((r) => hangup.listen(0, '127.0.0.1', r));
   // A port nobody listens on: bind, read the port, close.
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  closedPort = (probe.address() as { port: number }).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  closedPort = await unusedPort();
 
   dir = new ConfigDir();
   dir.write(
@@ -62,17 +59,14 @@ afterAll(async () => {
   dir?.remove();
 });
 
-const accessLogFor = async (path: string) => {
-  for (let i = 0; i < 100 && !wp.stdout.includes(`"path":"${path}"`); i++) await new Promise((r) => setTimeout(r, 20));
-  return JSON.parse(wp.stdout.split('\n').find((l) => l.includes(`"path":"${path}"`))!);
-};
+const logOf = (path: string) => accessLogFor(wp, path);
 
 describe("Envoy's local replies", () => {
   it('503 no healthy upstream (UH) when no endpoint is ready', async () => {
     for (const host of ['not-ready', 'no-slice']) {
       const r = await send(`${wp.base}/uh-${host}`, { headers: { host } });
       expect([r.status, r.body, r.headers['content-type']]).toEqual([503, 'no healthy upstream', 'text/plain']);
-      expect((await accessLogFor(`/uh-${host}`)).response_flags).toBe('UH');
+      expect((await logOf(`/uh-${host}`)).response_flags).toBe('UH');
     }
   });
 
@@ -80,21 +74,21 @@ describe("Envoy's local replies", () => {
     const r = await send(`${wp.base}/uf`, { headers: { host: 'refused' } });
     expect(r.status).toBe(503);
     expect(r.body).toBe('upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure');
-    expect(await accessLogFor('/uf')).toMatchObject({ response_flags: 'UF,URX', upstream_host: `127.0.0.1:${closedPort}` });
+    expect(await logOf('/uf')).toMatchObject({ response_flags: 'UF,URX', upstream_host: `127.0.0.1:${closedPort}` });
   });
 
   it('503 connection termination (UC) when the endpoint closes before answering', async () => {
     const r = await send(`${wp.base}/uc`, { headers: { host: 'hangup' } });
     expect(r.status).toBe(503);
     expect(r.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: connection termination');
-    expect((await accessLogFor('/uc')).response_flags).toBe('UC');
+    expect((await logOf('/uc')).response_flags).toBe('UC');
   });
 
   it('resets the client connection when the backend dies mid-response, and keeps serving', async () => {
     const raw = await rawExchange(wp.httpPort, 'GET /mid HTTP/1.1\r\nHost: midway\r\n\r\n');
     expect(raw).toMatch(/^HTTP\/1\.1 200 /);
     expect(raw.length).toBeLessThan(1000); // the client never gets the promised 1000 bytes
-    expect((await accessLogFor('/mid')).response_flags).toBe('UC');
+    expect((await logOf('/mid')).response_flags).toBe('UC');
     expect(json(await send(`${wp.base}/`, { headers: { host: 'ok' } })).backend).toBe('ok');
   });
 
@@ -103,7 +97,7 @@ describe("Envoy's local replies", () => {
     const r = await send(`${wp.base}/slow`, { headers: { host: 'timed' } });
     expect([r.status, r.body]).toEqual([504, 'upstream request timeout']);
     expect(Date.now() - t0).toBeLessThan(1400);
-    expect((await accessLogFor('/slow')).response_flags).toBe('UT');
+    expect((await logOf('/slow')).response_flags).toBe('UT');
   });
 
   it('tells the backend the route timeout in x-envoy-expected-rq-timeout-ms', async () => {

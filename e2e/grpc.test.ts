@@ -4,9 +4,9 @@
  */
 import { once } from 'node:events';
 import { connect as h2connect, createServer as createH2cServer, type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders } from 'node:http2';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, certFiles, hboneSession, makeCerts, openTunnel, startProcess, type WaypointProcess } from './harness.ts';
+import { ConfigDir, certFiles, hboneSession, makeCerts, openTunnel, startProcess, type WaypointProcess, unusedPort } from './harness.ts';
 
 let certs: ConfigDir;
 let dir: ConfigDir;
@@ -49,10 +49,7 @@ beforeAll(async () => {
   makeCerts(certs.path, ['--identity', 'default/waypoint', '--identity', 'default/client']);
   const v1 = await grpcBackend('greeter-v1');
   const v2 = await grpcBackend('greeter-v2');
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const closedPort = (probe.address() as AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  const closedPort = await unusedPort();
 
   dir = new ConfigDir();
   dir.write(

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -297,3 +297,20 @@ export async function openTunnel(session: ClientHttp2Session, authority: string)
   if (headers[':status'] !== 200) throw new Error(`CONNECT ${authority}: ${headers[':status']}`);
   return stream;
 }
+
+/** A loopback port nobody listens on: bound, read and closed again. */
+export async function unusedPort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+/** The first JSON access-log line of `wp` for `path`, waiting up to 2 s for the batched log to be written. */
+export async function accessLogFor(wp: WaypointProcess, path: string): Promise<Record<string, unknown>> {
+  const needle = `"path":"${path}"`;
+  for (let i = 0; i < 100 && !wp.stdout.includes(needle); i++) await sleep(20);
+  return JSON.parse(wp.stdout.split('\n').find((l) => l.includes(needle))!);
+}
+

@@ -1,6 +1,5 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, eventually, json, meshRoute, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
+import { ConfigDir, eventually, json, meshRoute, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess, unusedPort } from './harness.ts';
 
 let main: Backend, shadow: Backend;
 let dir: ConfigDir;
@@ -19,10 +18,7 @@ beforeAll(async () => {
       setTimeout(() => res.end('shadow answer'), 2000);
     });
   });
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const closedPort = (probe.address() as { port: number }).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  const closedPort = await unusedPort();
 
   dir = new ConfigDir();
   dir.write(

@@ -1,6 +1,5 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, json, meshRoute, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
+import { ConfigDir, json, meshRoute, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess, accessLogFor, unusedPort } from './harness.ts';
 
 let ok: Backend, flaky: Backend;
 let dir: ConfigDir;
@@ -28,10 +27,7 @@ beforeAll(async () => {
       res.end(JSON.stringify({ backend: 'flaky', tries: n, bodyBytes: bytes }));
     });
   });
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  closedPort = (probe.address() as { port: number }).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  closedPort = await unusedPort();
 
   dir = new ConfigDir();
   dir.write(
@@ -62,10 +58,7 @@ afterAll(async () => {
   dir?.remove();
 });
 
-const accessLogFor = async (path: string) => {
-  for (let i = 0; i < 100 && !wp.stdout.includes(`"path":"${path}"`); i++) await new Promise((r) => setTimeout(r, 20));
-  return JSON.parse(wp.stdout.split('\n').find((l) => l.includes(`"path":"${path}"`))!);
-};
+const logOf = (path: string) => accessLogFor(wp, path);
 
 const stat = async (name: string) => {
   const text = await (await fetch(`${wp.admin}/stats?filter=${encodeURIComponent(name)}`)).text();
@@ -81,7 +74,7 @@ describe("Istio's default retry policy", () => {
     }
     expect(await stat('cluster.inbound-vip|80|http|half-down.default.svc.cluster.local.upstream_rq_retry')).toBeGreaterThan(0);
     // The access log names the endpoint that answered.
-    expect((await accessLogFor('/half-0')).upstream_host).toBe(`127.0.0.1:${ok.port}`);
+    expect((await logOf('/half-0')).upstream_host).toBe(`127.0.0.1:${ok.port}`);
   });
 
   it('does not retry a 503 answer (Istio 1.24 dropped 503 from the default)', async () => {
@@ -96,20 +89,20 @@ describe('HTTPRoute retry', () => {
     const r = await send(`${wp.base}/codes`, { method: 'POST', body: 'hello world', headers: { host: 'flaky', 'x-case': 'codes', 'x-fail-times': '2' } });
     expect(r.status).toBe(200);
     expect(json(r)).toMatchObject({ tries: 3, bodyBytes: 11 });
-    expect(await accessLogFor('/codes')).toMatchObject({ response_code: 200, response_flags: '-', bytes_received: 11 });
+    expect(await logOf('/codes')).toMatchObject({ response_code: 200, response_flags: '-', bytes_received: 11 });
   });
 
   it('forwards the last answer, flagged URX, when the attempts run out', async () => {
     const r = await send(`${wp.base}/exhausted`, { headers: { host: 'flaky', 'x-case': 'exhausted', 'x-fail-times': '9' } });
     expect([r.status, r.body]).toEqual([503, 'fail 3']);
     expect(tries.get('exhausted')).toBe(3);
-    expect(await accessLogFor('/exhausted')).toMatchObject({ response_code: 503, response_flags: 'URX' });
+    expect(await logOf('/exhausted')).toMatchObject({ response_code: 503, response_flags: 'URX' });
   });
 
   it('attempts: 0 turns retries off, connect failures included', async () => {
     const r = await send(`${wp.base}/no-retry`, { headers: { host: 'refused' } });
     expect([r.status, r.body]).toEqual([503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure']);
-    expect((await accessLogFor('/no-retry')).response_flags).toBe('UF');
+    expect((await logOf('/no-retry')).response_flags).toBe('UF');
   });
 });
 
@@ -125,6 +118,6 @@ describe('per-try timeouts (backendRequest with a retry policy)', () => {
     expect([r.status, r.body]).toEqual([504, 'upstream request timeout']);
     expect(performance.now() - start).toBeLessThan(4000); // the 5 s route timeout did not decide it
     expect(tries.get('per-try-504')).toBe(1);
-    expect((await accessLogFor('/not-retried')).response_flags).toBe('UT');
+    expect((await logOf('/not-retried')).response_flags).toBe('UT');
   });
 });
