@@ -38,6 +38,8 @@ Try, in another terminal:
   curl -s http://127.0.0.1:8080/ -H 'Host: echo.default' -H 'x-canary: true' | grep backend
   # no route: 404, as Envoy answers
   curl -si http://127.0.0.1:8080/ -H 'Host: nowhere.test' | head -1
+  # why a request goes where it goes: every match in precedence order, the chosen rule, its backends
+  curl -s 'http://127.0.0.1:15000/explain?request=GET%20http://demo.example.com/anything&header=x-version:%20v1'
   # the config in force
   curl -s http://127.0.0.1:15000/config_dump | head -20
 
