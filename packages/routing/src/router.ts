@@ -379,7 +379,9 @@ function picker(endpoints: EndpointIR[], lb: LoadBalancerIR | undefined): Endpoi
   if (ch) return ch.algorithm.kind === 'maglev' ? new Maglev(endpoints, ch.algorithm.tableSize) : new RingHash(endpoints, ch.algorithm.minimumRingSize);
   if (lb?.simple === 'RANDOM') return new RandomPicker(endpoints);
   if (lb?.simple === 'LEAST_REQUEST') return new LeastRequest(endpoints);
-  return new RoundRobin(endpoints, () => true);
+  if (lb?.simple === 'ROUND_ROBIN' || lb?.simple === 'PASSTHROUGH') return new RoundRobin(endpoints, () => true);
+  // Istio's default for every cluster: LEAST_REQUEST.
+  return new LeastRequest(endpoints);
 }
 
 
