@@ -92,6 +92,13 @@ describe('HTTPRoute retry', () => {
     expect(await logOf('/codes')).toMatchObject({ response_code: 200, response_flags: '-', bytes_received: 11 });
   });
 
+  it('does not retry a request whose body is over the 1 MiB replay buffer', async () => {
+    const body = Buffer.alloc(1536 * 1024, 'x');
+    const r = await send(`${wp.base}/big`, { method: 'POST', body, headers: { host: 'flaky', 'x-case': 'big-body', 'x-fail-times': '1' } });
+    expect([r.status, r.body]).toEqual([503, 'fail 1']);
+    expect(tries.get('big-body')).toBe(1);
+  });
+
   it('forwards the last answer, flagged URX, when the attempts run out', async () => {
     const r = await send(`${wp.base}/exhausted`, { headers: { host: 'flaky', 'x-case': 'exhausted', 'x-fail-times': '9' } });
     expect([r.status, r.body]).toEqual([503, 'fail 3']);
