@@ -13,10 +13,13 @@ let dir: ConfigDir;
 let wp: WaypointProcess;
 let session: ClientHttp2Session;
 const backends: Http2Server[] = [];
+/** Paths each backend was called with, and the :authority it saw. */
+const calls: { backend: string; path: string; authority: string }[] = [];
 
 /** An h2c gRPC backend that answers every call with its name in a response header and grpc-status 0. */
 async function grpcBackend(name: string): Promise<number> {
   const server = createH2cServer((req, res) => {
+    calls.push({ backend: name, path: req.url, authority: String(req.headers[':authority']) });
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/grpc', 'x-backend': name, 'x-path': req.url });
@@ -24,6 +27,8 @@ async function grpcBackend(name: string): Promise<number> {
       res.end(Buffer.from([0, 0, 0, 0, 0]));
     });
   });
+  // The waypoint going away at the end resets its sessions to the backends: expected, not a failure.
+  server.on('sessionError', () => undefined);
   backends.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return (server.address() as AddressInfo).port;
@@ -58,6 +63,8 @@ beforeAll(async () => {
       grpcService('greeter', '10.96.1.10', v1),
       grpcService('greeter-v2', '10.96.1.11', v2),
       grpcService('down', '10.96.1.12', closedPort),
+      grpcService('mirrored', '10.96.1.13', v1),
+      grpcService('faulty', '10.96.1.14', v1),
       `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
@@ -71,12 +78,32 @@ spec:
     backendRefs: [{ name: greeter, port: 80 }]
   - matches: [{ method: { type: RegularExpression, method: "Admin.*" } }]
     backendRefs: [{ name: greeter-v2, port: 80 }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: { name: mirrored }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: mirrored }]
+  rules:
+  - filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: greeter-v2, port: 80 } } }]
+    backendRefs: [{ name: mirrored, port: 80 }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: faulty }
+spec:
+  hosts: [faulty]
+  http:
+  - fault: { abort: { grpcStatus: RESOURCE_EXHAUSTED, percentage: { value: 100 } } }
+    route: [{ destination: { host: faulty } }]
 `,
     ].join('\n'),
   );
   const w = certFiles(certs.path, 'default', 'waypoint');
   wp = await startProcess(['--config', dir.path, '--hbone-listen', '127.0.0.1:0', '--upstream', 'plain', '--cert', w.cert, '--key', w.key, '--ca', w.ca], (p) => p.hbonePort > 0);
   session = hboneSession(wp.hbonePort, certFiles(certs.path, 'default', 'client'));
+  // The waypoint stopping at the end may reset the session before it has closed: expected.
+  session.on('error', () => undefined);
 });
 
 afterAll(async () => {
@@ -91,6 +118,9 @@ afterAll(async () => {
 async function call(authority: string, path: string, extra: Record<string, string> = {}): Promise<{ headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders; trailersOnly: boolean }> {
   const t = await openTunnel(session, authority);
   const inner = h2connect('http://grpc.local', { createConnection: () => t as never });
+  // Closing the inner session resets the tunnel stream; that reset is expected, not a failure.
+  t.on('error', () => undefined);
+  inner.on('error', () => undefined);
   try {
     const req = inner.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...extra });
     req.end(Buffer.from([0, 0, 0, 0, 0]));
@@ -140,3 +170,19 @@ describe('GRPCRoute', () => {
     expect(log).toMatchObject({ response_code: 200, response_flags: 'UF,URX' });
   });
 });
+
+describe('gRPC with mirrors and faults', () => {
+  it('mirrors a call to an h2c backend with the -shadow authority, answering from the real one', async () => {
+    const r = await call('10.96.1.13:80', '/mirror.Test/Call');
+    expect([r.headers['x-backend'], r.trailers['grpc-status']]).toEqual(['greeter-v1', '0']);
+    for (let i = 0; i < 100 && !calls.some((c) => c.path === '/mirror.Test/Call' && c.backend === 'greeter-v2'); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(calls.find((c) => c.path === '/mirror.Test/Call' && c.backend === 'greeter-v2')?.authority).toBe('grpc.local-shadow:80');
+  });
+
+  it('answers an Istio fault abort with its gRPC status, trailers-only', async () => {
+    const r = await call('10.96.1.14:80', '/faulty.Service/Call');
+    expect([r.headers[':status'], r.headers['grpc-status'], decodeURIComponent(String(r.headers['grpc-message'])), r.trailersOnly]).toEqual([200, '8', 'fault filter abort', true]);
+    expect(calls.some((c) => c.path === '/faulty.Service/Call')).toBe(false);
+  });
+});
+

@@ -55,6 +55,39 @@ spec:
     labels: { app: reviews }
     trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: session, ttl: 60s } } } }
 ---
+apiVersion: v1
+kind: Service
+metadata: { name: hashed }
+spec: { ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: hashed-1, labels: { kubernetes.io/service-name: hashed } }
+addressType: IPv4
+ports: [{ name: http, port: ${v1.port} }]
+endpoints: [{ addresses: ["127.0.0.1"] }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: hashed-2, labels: { kubernetes.io/service-name: hashed } }
+addressType: IPv4
+ports: [{ name: http, port: ${v2.port} }]
+endpoints: [{ addresses: ["127.0.0.1"] }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: hashed-3, labels: { kubernetes.io/service-name: hashed } }
+addressType: IPv4
+ports: [{ name: http, port: ${v3.port} }]
+endpoints: [{ addresses: ["127.0.0.1"] }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: hashed }
+spec:
+  host: hashed
+  trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: x-user, maglev: { tableSize: 251 } } } }
+---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }
@@ -135,3 +168,17 @@ describe('VirtualService through the process', () => {
     }
   });
 });
+
+describe('DestinationRule consistent hashing through the process', () => {
+  it('sends one header value to one backend, and different values to several', async () => {
+    const backendFor = async (user: string) => json(await send(`${wp.base}/h`, { headers: { host: 'hashed', 'x-user': user } })).backend;
+    const seen = new Set<string>();
+    for (let u = 0; u < 30; u++) {
+      const first = await backendFor(`user-${u}`);
+      expect(await backendFor(`user-${u}`)).toBe(first);
+      seen.add(first);
+    }
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});
+
