@@ -13,7 +13,15 @@ it.each([
   ['ECONNRESET', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
   ['UND_ERR_HEADERS_TIMEOUT', 504, 'UT', 'upstream request timeout'],
   ['HPE_INVALID_CONSTANT', 503, 'UPE', 'upstream connect error or disconnect/reset before headers. reset reason: protocol error'],
+  ['HTTP2_REFUSED_STREAM', 503, 'UR', 'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset'],
 ])('%s → %i %s', (code, status, flag, body) => {
   const f = classifyUpstreamError(err(code));
   expect([f.status, f.flag, upstreamFailureBody(f)]).toEqual([status, flag, body]);
 });
+
+it('after retries, the body names the latest reset reason', () => {
+  expect(upstreamFailureBody(classifyUpstreamError(err('ECONNREFUSED')), true)).toBe(
+    'upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure',
+  );
+});
+
