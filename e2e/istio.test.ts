@@ -3,7 +3,7 @@
  * direct responses, rewrites, and consistent hashing by cookie (issued by the waypoint when absent).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, json, send, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
+import { ConfigDir, json, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
 
 let v1: Backend, v2: Backend, v3: Backend;
 let dir: ConfigDir;
@@ -54,32 +54,7 @@ spec:
   - name: sticky
     labels: { app: reviews }
     trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: session, ttl: 60s } } } }
----
-apiVersion: v1
-kind: Service
-metadata: { name: hashed }
-spec: { ports: [{ name: http, port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: hashed-1, labels: { kubernetes.io/service-name: hashed } }
-addressType: IPv4
-ports: [{ name: http, port: ${v1.port} }]
-endpoints: [{ addresses: ["127.0.0.1"] }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: hashed-2, labels: { kubernetes.io/service-name: hashed } }
-addressType: IPv4
-ports: [{ name: http, port: ${v2.port} }]
-endpoints: [{ addresses: ["127.0.0.1"] }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: hashed-3, labels: { kubernetes.io/service-name: hashed } }
-addressType: IPv4
-ports: [{ name: http, port: ${v3.port} }]
-endpoints: [{ addresses: ["127.0.0.1"] }]
+${serviceYaml('hashed', [{ port: v1.port }, { port: v2.port }, { port: v3.port }])}
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
