@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
-import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type CorsPolicy, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
+import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type CorsPolicy, type EndpointPicker, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
 import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from './headers.ts';
 import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from './response-flags.ts';
@@ -81,6 +81,11 @@ interface Exchange {
   /** CORS headers for the response to an allowed origin. */
   corsHeaders?: string[];
   upstream?: UpstreamPlan;
+  /**
+   * The endpoint picked for the try in progress, while its load balancer counts it in flight (least
+   * request): released when the exchange ends or a retry moves to another endpoint, exactly once.
+   */
+  picked?: { endpoints: EndpointPicker; endpoint: EndpointIR } | undefined;
 }
 
 /** What each upstream try sends, and where retries may go. */
@@ -192,6 +197,7 @@ export class Proxy {
       log.upstreamCluster = serviceTarget.clusterName;
       endpoint = serviceTarget.hash ? this.#pickHashed(ex, serviceTarget, routeReq, context) : serviceTarget.endpoints.pick();
       if (!endpoint) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
+      ex.picked = { endpoints: serviceTarget.endpoints, endpoint };
     } else {
       log.upstreamCluster = decision.clusterName;
       endpoint = decision.endpoint;
@@ -220,13 +226,9 @@ export class Proxy {
       if (origin !== undefined) {
         const preflight = routeReq.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
         if (cors.allowsOrigin(origin)) {
-          if (preflight) {
-            serviceTarget?.endpoints.release?.(endpoint);
-            return this.#local(ex, 200, '', '-', 'cors_response', corsHeaders(cors, origin, true));
-          }
+          if (preflight) return this.#local(ex, 200, '', '-', 'cors_response', corsHeaders(cors, origin, true));
           ex.corsHeaders = corsHeaders(cors, origin, false);
         } else if (preflight && !cors.forwardUnmatchedPreflights) {
-          serviceTarget?.endpoints.release?.(endpoint);
           return this.#local(ex, 200, '', '-', 'cors_response');
         }
       }
@@ -257,8 +259,6 @@ export class Proxy {
     if (fault) {
       const abort = fault.abort;
       if (abort && (abort.fraction >= 1 || Math.random() < abort.fraction)) {
-        serviceTarget?.endpoints.release?.(endpoint);
-        ex.upstream = undefined;
         if (abort.grpcStatus !== undefined && isGrpcRequest(req)) return this.#grpcLocal(ex, 0, 'fault filter abort', 'FI', 'fault_filter_abort', abort.grpcStatus);
         return this.#local(ex, abort.httpStatus ?? 503, 'fault filter abort', 'FI', 'fault_filter_abort');
       }
@@ -326,8 +326,7 @@ export class Proxy {
       const send = (body: Buffer | null) => {
         const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
         if (m.target.http2) {
-          const h2headers: OutgoingHttpHeaders = { ...headerObject(headers), ':method': plan.method, ':path': plan.path, ':scheme': 'http', ':authority': shadowHost(plan.host ?? endpointKey(upstream.address, upstream.port)) };
-          delete h2headers.host;
+          const h2headers = h2RequestHeaders(headers, plan.method, plan.path, shadowHost(plan.host ?? endpointKey(upstream.address, upstream.port)));
           this.#deps.h2.session(upstream).then(
             (session) => {
               const stream = session.request(h2headers, { endStream: body === null });
@@ -353,6 +352,7 @@ export class Proxy {
   #try(ex: Exchange, plan: UpstreamPlan, endpoint: EndpointIR): void {
     const n = ex.attempt;
     plan.endpoint = endpoint;
+    if (plan.target) ex.picked = { endpoints: plan.target.endpoints, endpoint };
     ex.log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
     ex.upstreamStart = performance.now();
     ex.controller = undefined;
@@ -411,21 +411,23 @@ export class Proxy {
     ex.attempt++;
     const tried = (plan.tried ??= []);
     tried.push(plan.endpoint);
-    plan.target?.endpoints.release?.(plan.endpoint);
+    this.#release(ex);
     const ceiling = Math.min(plan.retry.backoffBaseMs * 2 ** (retryNumber - 1), plan.retry.backoffMaxMs);
     ex.retryTimer = setTimeout(() => {
       ex.retryTimer = undefined;
       if (ex.done || ex.timedOut) return;
-      let endpoint = plan.endpoint;
+      let endpoint: EndpointIR | undefined;
       if (plan.target) {
+        const picker = plan.target.endpoints;
         for (let i = 0; i < HOST_SELECTION_ATTEMPTS; i++) {
-          const e = plan.target.endpoints.pick();
+          const e = picker.pick();
           if (!e) break;
+          if (endpoint) picker.release?.(endpoint); // an earlier candidate, already tried, is not used
           endpoint = e;
           if (!tried.includes(e)) break;
         }
       }
-      this.#try(ex, plan, endpoint);
+      this.#try(ex, plan, endpoint ?? plan.endpoint);
     }, Math.random() * ceiling);
     return true;
   }
@@ -441,7 +443,7 @@ export class Proxy {
   /** Whether a failure before the response headers is one the policy retries. */
   #retriableFailure(policy: RetryPolicy, failure: UpstreamFailure): boolean {
     if (failure.flag === 'UF') return policy.connectFailure;
-    if (failure.reason === 'remote refused stream reset') return policy.refusedStream;
+    if (failure.flag === 'UR') return policy.refusedStream;
     return policy.reset && failure.status === 503;
   }
 
@@ -515,14 +517,7 @@ export class Proxy {
   /** HTTP/2 (h2c) to the endpoint, trailers included (gRPC), on a session shared by all its requests. */
   #forwardH2(ex: Exchange, n: number, upstream: UpstreamEndpoint, plan: UpstreamPlan, body: IncomingMessage | Buffer | null): void {
     const { req, res, log } = ex;
-    const headers: OutgoingHttpHeaders = {
-      ...headerObject(plan.headers),
-      ':method': plan.method,
-      ':path': plan.path,
-      ':scheme': 'http',
-      ':authority': plan.host ?? endpointKey(upstream.address, upstream.port),
-    };
-    delete headers.host; // HTTP/2 carries it as :authority
+    const headers = h2RequestHeaders(plan.headers, plan.method, plan.path, plan.host ?? endpointKey(upstream.address, upstream.port));
     const current = () => !ex.done && n === ex.attempt;
     this.#deps.h2.session(upstream).then(
       (session) => {
@@ -659,13 +654,20 @@ export class Proxy {
     res.end();
   }
 
+  /** The picked endpoint is no longer in flight for this exchange. */
+  #release(ex: Exchange): void {
+    if (!ex.picked) return;
+    ex.picked.endpoints.release?.(ex.picked.endpoint);
+    ex.picked = undefined;
+  }
+
   #finish(ex: Exchange): void {
     const { res, log } = ex;
     ex.done = true;
     clearTimeout(ex.timer);
     clearTimeout(ex.retryTimer);
     clearTimeout(ex.tryTimer);
-    if (ex.upstream?.target) ex.upstream.target.endpoints.release?.(ex.upstream.endpoint);
+    this.#release(ex);
     this.#rqActive.dec();
     if (!res.writableFinished && !ex.repliedOnStream) {
       // The client went away before the response was complete.
@@ -729,6 +731,13 @@ function cookieValue(header: string | undefined, name: string): string | undefin
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
   }
   return undefined;
+}
+
+/** An HTTP/2 request's headers from flat HTTP/1 ones: pseudo-headers, and Host carried as :authority. */
+function h2RequestHeaders(flat: readonly string[], method: string, path: string, authority: string): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ...headerObject(flat), ':method': method, ':path': path, ':scheme': 'http', ':authority': authority };
+  delete headers.host;
+  return headers;
 }
 
 /** Envoy's shadow Host: `-shadow` after the host name, before any port. */
