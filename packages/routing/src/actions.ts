@@ -50,3 +50,14 @@ export function modifyHeaders(flat: readonly string[], mod: HeaderModifierIR): s
   for (const h of mod.add) out.push(h.name, h.value);
   return out;
 }
+
+/**
+ * Two header modifiers applied one after the other, as one: `b`'s `set` replaces `a`'s for the same
+ * name, `add` and `remove` accumulate.
+ */
+export function mergeHeaderModifiers(a: HeaderModifierIR | undefined, b: HeaderModifierIR | undefined): HeaderModifierIR | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return { set: [...a.set.filter((h) => !b.set.some((x) => x.name === h.name)), ...b.set], add: [...a.add, ...b.add], remove: [...a.remove, ...b.remove] };
+}
+

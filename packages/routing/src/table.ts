@@ -1,5 +1,6 @@
-import type { BackendIR, HeaderModifierIR, HttpRouteIR } from '@waypoint/config';
+import type { BackendIR, HttpRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
+import { mergeHeaderModifiers } from './actions.ts';
 import { CompiledMatch, describeMatch, normalizedPrefix } from './match.ts';
 import { corsPolicy } from './cors.ts';
 import { compareMatches, compareRoutes } from './precedence.ts';
@@ -231,9 +232,7 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
     return new WeightedBackends([{ decision, weight: 1 }], NO_ROUTE);
   }
   // A URLRewrite hostname is one more header to set, so it is folded into the request modifier here.
-  const headers = rewrite?.hostname
-    ? { set: [...(requestHeaders?.set ?? []).filter((h) => h.name !== 'host'), { name: 'host', value: rewrite.hostname }], add: requestHeaders?.add ?? [], remove: requestHeaders?.remove ?? [] }
-    : requestHeaders;
+  const headers = rewrite?.hostname ? mergeHeaderModifiers(requestHeaders, { set: [{ name: 'host', value: rewrite.hostname }], add: [], remove: [] }) : requestHeaders;
   const timeoutMs = rule.timeoutMs;
   const mirrors = (rule.filters.mirrors ?? []).flatMap((m) => {
     const target = m.fraction > 0 ? lookup(m.service, m.port) : undefined;
@@ -261,20 +260,17 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
 
 const EMPTY_QUERY = new QueryView('');
 
-function mergedHeaders(actions: RuleActions | undefined, request: HeaderModifierIR | undefined, response: HeaderModifierIR | undefined): Pick<RuleActions, 'requestHeaders' | 'responseHeaders'> {
-  const merge = (a: HeaderModifierIR | undefined, b: HeaderModifierIR | undefined) =>
-    !a ? b : !b ? a : { set: [...a.set.filter((h) => !b.set.some((x) => x.name === h.name)), ...b.set], add: [...a.add, ...b.add], remove: [...a.remove, ...b.remove] };
-  const req = merge(actions?.requestHeaders, request);
-  const res = merge(actions?.responseHeaders, response);
-  return { ...(req ? { requestHeaders: req } : {}), ...(res ? { responseHeaders: res } : {}) };
-}
-
 function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup, actions: RuleActions | undefined, retry: RetryPolicy): RouteDecision {
   if (b.kind === 'invalid') return localReply(500, '', 'NC', 'cluster_not_found', routeName);
   const target = lookup(b.service, b.port);
   if (!target) return localReply(500, '', 'NC', 'cluster_not_found', routeName);
   // A backendRef's own header filters apply after the rule's.
-  const own = b.requestHeaders || b.responseHeaders ? { ...actions, ...mergedHeaders(actions, b.requestHeaders, b.responseHeaders) } : actions;
+  let own = actions;
+  if (b.requestHeaders || b.responseHeaders) {
+    const requestHeaders = mergeHeaderModifiers(actions?.requestHeaders, b.requestHeaders);
+    const responseHeaders = mergeHeaderModifiers(actions?.responseHeaders, b.responseHeaders);
+    own = { ...actions, ...(requestHeaders ? { requestHeaders } : {}), ...(responseHeaders ? { responseHeaders } : {}) };
+  }
   const forward: Forward = { kind: 'forward', target, routeName, retry, ...(own ? { actions: own } : {}) };
   return forward;
 }

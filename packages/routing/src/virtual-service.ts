@@ -4,6 +4,7 @@
  */
 import { compileRegex, type HeaderModifierIR, type IstioStringMatchIR, type VirtualServiceIR, type VsMatchIR, type VsRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
+import { mergeHeaderModifiers } from './actions.ts';
 import { corsPolicy } from './cors.ts';
 import { headerValue, QueryView, type RouteRequest } from './request.ts';
 import type { CandidateTrace } from './table.ts';
@@ -118,12 +119,6 @@ interface VsEntry {
   total: number;
 }
 
-function mergeHeaders(a: HeaderModifierIR | undefined, b: HeaderModifierIR | undefined): HeaderModifierIR | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  return { set: [...a.set.filter((h) => !b.set.some((x) => x.name === h.name)), ...b.set], add: [...a.add, ...b.add], remove: [...a.remove, ...b.remove] };
-}
-
 export class VsTable {
   readonly #entries: VsEntry[] = [];
   readonly #usesQuery: boolean;
@@ -207,8 +202,8 @@ function decisionsFor(route: VsRouteIR, match: VsMatchIR | undefined, routeName:
     if (d.kind === 'invalid') return { decision: localReply(503, '', 'NC', 'cluster_not_found', routeName), weight: d.weight };
     const target = lookup(d.service, d.port ?? port, d.subset);
     if (!target) return { decision: localReply(503, '', 'NC', 'cluster_not_found', routeName), weight: d.weight };
-    const requestHeaders = mergeHeaders(mergeHeaders(route.requestHeaders, d.requestHeaders), hostSet);
-    const responseHeaders = mergeHeaders(route.responseHeaders, d.responseHeaders);
+    const requestHeaders = mergeHeaderModifiers(mergeHeaderModifiers(route.requestHeaders, d.requestHeaders), hostSet);
+    const responseHeaders = mergeHeaderModifiers(route.responseHeaders, d.responseHeaders);
     const actions: RuleActions = {
       ...(requestHeaders ? { requestHeaders } : {}),
       ...(responseHeaders ? { responseHeaders } : {}),
