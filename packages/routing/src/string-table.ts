@@ -32,26 +32,17 @@ interface Slot<T> {
 
 export class StringTable<T> {
   readonly #slots = new Map<number, Slot<T>[]>();
-  #size = 0;
-
-  get size(): number {
-    return this.#size;
-  }
 
   set(key: string, value: T): void {
     const h = hashString(key);
     const slots = this.#slots.get(h);
     if (!slots) {
       this.#slots.set(h, [{ key, value }]);
-      this.#size++;
       return;
     }
     const slot = slots.find((s) => s.key === key);
     if (slot) slot.value = value;
-    else {
-      slots.push({ key, value });
-      this.#size++;
-    }
+    else slots.push({ key, value });
   }
 
   get(key: string): T | undefined {
@@ -73,10 +64,6 @@ export class StringTable<T> {
     // Hosts are almost always lower case already: the native comparison first, the folding one if it fails.
     for (const slot of slots) if (slot.key.length === end - start && (s.startsWith(slot.key, start) || equalsLower(slot.key, s, start))) return slot.value;
     return undefined;
-  }
-
-  *entries(): IterableIterator<[string, T]> {
-    for (const slots of this.#slots.values()) for (const s of slots) yield [s.key, s.value];
   }
 }
 
