@@ -79,17 +79,20 @@ interface IstioContext {
   subsets: Map<string, Set<string>>;
 }
 
+/** Istio's order between resources that conflict: the oldest creationTimestamp first (none counts as newest), then by id. */
+function oldestFirst(a: SourcedResource, b: SourcedResource): number {
+  const ta = Date.parse(a.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER;
+  const tb = Date.parse(b.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER;
+  return ta - tb || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
 /**
  * VirtualServices in force. A VirtualService routes for the Services its hosts name; for a Service with an
  * HTTPRoute (or GRPCRoute) attached the route wins and the VirtualService is reported shadowed; of several
  * VirtualServices for one Service the oldest wins (creationTimestamp, then namespace/name).
  */
 export function translateVirtualServices(sources: (SourcedResource & { resource: VirtualService })[], ctx: IstioContext, report: Reporter): VirtualServiceIR[] {
-  const ordered = [...sources].sort((a, b) => {
-    const ta = Date.parse(a.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER;
-    const tb = Date.parse(b.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER;
-    return ta - tb || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  });
+  const ordered = [...sources].sort(oldestFirst);
   const owner = new Map<string, string>();
   const out: VirtualServiceIR[] = [];
   // A VirtualService without hosts is a delegate: it routes only where a root's route delegates to it.
@@ -402,7 +405,7 @@ function checkConsistentHash(lb: IstioLoadBalancer | undefined, src: SourcedReso
 export function translateDestinationRules(sources: (SourcedResource & { resource: DestinationRule })[], services: readonly ServiceIR[], report: Reporter): DestinationRuleIR[] {
   const out: DestinationRuleIR[] = [];
   const owner = new Map<string, string>();
-  const ordered = [...sources].sort((a, b) => (Date.parse(a.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER) - (Date.parse(b.resource.metadata.creationTimestamp ?? '') || Number.MAX_SAFE_INTEGER) || (a.id < b.id ? -1 : 1));
+  const ordered = [...sources].sort(oldestFirst);
   for (const src of ordered) {
     const dr = src.resource;
     const key = `${dr.metadata.namespace}/${dr.metadata.name}`;
