@@ -129,6 +129,9 @@ const headerModifier: Schema = {
   },
 };
 
+/** The filter types of HTTPRoute rules and backendRefs. */
+const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'CORS', 'ExtensionRef'];
+
 const backendRef: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -148,14 +151,14 @@ const backendRef: Schema = {
         additionalProperties: false,
         required: ['type'],
         properties: {
-          type: { enum: ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'CORS', 'ExtensionRef'] },
+          type: { enum: HTTP_FILTER_TYPES },
           requestHeaderModifier: headerModifier,
           responseHeaderModifier: headerModifier,
-          requestRedirect: { 'x-unsupported': 'RequestRedirect on a backendRef is not supported (Istio neither); ignored' },
-          urlRewrite: { 'x-unsupported': 'URLRewrite on a backendRef is not supported (Istio neither); ignored' },
-          requestMirror: { 'x-unsupported': 'RequestMirror on a backendRef is not supported yet; ignored' },
-          cors: { 'x-unsupported': 'CORS on a backendRef is not supported (Istio neither); ignored' },
-          extensionRef: { 'x-unsupported': 'ExtensionRef filters are not supported; ignored' },
+          requestRedirect: unsupported('RequestRedirect on a backendRef is not supported (Istio neither); ignored'),
+          urlRewrite: unsupported('URLRewrite on a backendRef is not supported (Istio neither); ignored'),
+          requestMirror: unsupported('RequestMirror on a backendRef is not supported yet; ignored'),
+          cors: unsupported('CORS on a backendRef is not supported (Istio neither); ignored'),
+          extensionRef: unsupported('ExtensionRef filters are not supported; ignored'),
         },
       },
     },
@@ -178,7 +181,7 @@ const httpFilter: Schema = {
   additionalProperties: false,
   required: ['type'],
   properties: {
-    type: { enum: ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'CORS', 'ExtensionRef'] },
+    type: { enum: HTTP_FILTER_TYPES },
     requestHeaderModifier: headerModifier,
     responseHeaderModifier: headerModifier,
     requestRedirect: {
