@@ -5,22 +5,15 @@
  *
  *   node bench/flamegraph.ts FILE.cpuprofile [--title TEXT] [--min-percent 0.2] > flame.svg
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readProfile, type ProfileNode } from './cpuprofile.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { title: { type: 'string' }, 'min-percent': { type: 'string', default: '0.2' } },
 });
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-const profile = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0)));
+const profile = readProfile(positionals[0]!);
+const { byId, self } = profile;
 
 const label = (n: ProfileNode): string => {
   const name = n.callFrame.functionName || '(anonymous)';

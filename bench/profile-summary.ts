@@ -2,19 +2,11 @@
  * Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per package, heaviest first.
  *   node bench/profile-summary.ts FILE.cpuprofile [--top 30]
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readProfile } from './cpuprofile.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '30' } } });
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-const profile = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+const { byId, self } = readProfile(positionals[0]!);
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 
 const where = (url: string) => {
