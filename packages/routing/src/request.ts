@@ -23,6 +23,9 @@ export class QueryView {
   }
 }
 
+/** The query view of tables that match no query parameter: nothing is parsed. */
+export const EMPTY_QUERY = new QueryView('');
+
 export function headerValue(headers: RouteRequest['headers'], name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v.join(',') : v;

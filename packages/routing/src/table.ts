@@ -1,35 +1,12 @@
 import type { BackendIR, HttpRouteIR } from '@waypoint/config';
-import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type LocalReply, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
+import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
 import { mergeHeaderModifiers } from './actions.ts';
 import { CompiledMatch, describeMatch, normalizedPrefix } from './match.ts';
+import { WeightedBackends } from './weighted.ts';
 import { corsPolicy } from './cors.ts';
 import { compareMatches, compareRoutes } from './precedence.ts';
-import { QueryView, type RouteRequest } from './request.ts';
+import { EMPTY_QUERY, QueryView, type RouteRequest } from './request.ts';
 import { HASH_START, hashStep, StringTable } from './string-table.ts';
-
-/** Weighted choice among a rule's backends, each already resolved to a decision. */
-class WeightedBackends {
-  /** Every backend with its weight (zero weights included), for explain. */
-  readonly all: readonly { decision: RouteDecision; weight: number }[];
-  readonly #choices: RouteDecision[];
-  readonly #cumulative: number[];
-  readonly #total: number;
-  constructor(choices: { decision: RouteDecision; weight: number }[], allZero: LocalReply) {
-    this.all = choices.length && choices.some((c) => c.weight > 0) ? choices : [{ decision: allZero, weight: 1 }];
-    const kept = choices.filter((c) => c.weight > 0);
-    this.#choices = kept.length ? kept.map((c) => c.decision) : [allZero];
-    let sum = 0;
-    this.#cumulative = kept.map((c) => (sum += c.weight));
-    this.#total = sum;
-  }
-  pick(): RouteDecision {
-    if (this.#choices.length === 1) return this.#choices[0]!;
-    const r = Math.random() * this.#total;
-    let i = 0;
-    while (this.#cumulative[i]! <= r) i++;
-    return this.#choices[i]!;
-  }
-}
 
 interface Entry {
   /** Position in precedence order: of two matching entries, the lower index wins. */
@@ -258,7 +235,6 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
   return new WeightedBackends(choices, allZero);
 }
 
-const EMPTY_QUERY = new QueryView('');
 
 function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup, actions: RuleActions | undefined, retry: RetryPolicy): RouteDecision {
   if (b.kind === 'invalid') return localReply(500, '', 'NC', 'cluster_not_found', routeName);

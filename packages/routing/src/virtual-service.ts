@@ -6,7 +6,8 @@ import { compileRegex, type HeaderModifierIR, type IstioStringMatchIR, type Virt
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
 import { mergeHeaderModifiers } from './actions.ts';
 import { corsPolicy } from './cors.ts';
-import { headerValue, QueryView, type RouteRequest } from './request.ts';
+import { EMPTY_QUERY, headerValue, QueryView, type RouteRequest } from './request.ts';
+import { WeightedBackends } from './weighted.ts';
 import type { CandidateTrace } from './table.ts';
 
 type Test = (v: string) => boolean;
@@ -114,9 +115,7 @@ interface VsEntry {
   matchIndex: number;
   match: VsMatch | undefined;
   /** The route's destinations, each with its weight. */
-  choices: { decision: RouteDecision; weight: number }[];
-  cumulative: number[];
-  total: number;
+  backends: WeightedBackends;
 }
 
 export class VsTable {
@@ -129,17 +128,7 @@ export class VsTable {
       matches.forEach((match, matchIndex) => {
         const routeName = `${vs.namespace}.${vs.name}.${route.name ?? routeIndex}.${matchIndex}`;
         const choices = decisionsFor(route, match?.ir, routeName, port, lookup);
-        let sum = 0;
-        const kept = choices.filter((c) => c.weight > 0);
-        this.#entries.push({
-          vs,
-          routeIndex,
-          matchIndex,
-          match,
-          choices: kept.length ? kept : [{ decision: localReply(503, '', 'NC', 'cluster_not_found', routeName), weight: 1 }],
-          cumulative: (kept.length ? kept : [{ weight: 1 }]).map((c) => (sum += c.weight)),
-          total: sum,
-        });
+        this.#entries.push({ vs, routeIndex, matchIndex, match, backends: new WeightedBackends(choices, localReply(503, '', 'NC', 'cluster_not_found', routeName)) });
       });
     });
     this.#usesQuery = this.#entries.some((e) => e.match?.usesQuery);
@@ -147,7 +136,7 @@ export class VsTable {
 
   decide(req: RouteRequest): RouteDecision {
     const query = this.#usesQuery ? new QueryView(req.query) : EMPTY_QUERY;
-    for (const e of this.#entries) if (!e.match || e.match.mismatch(req, query) === undefined) return pick(e);
+    for (const e of this.#entries) if (!e.match || e.match.mismatch(req, query) === undefined) return e.backends.pick();
     return NO_ROUTE;
   }
 
@@ -161,19 +150,10 @@ export class VsTable {
       const name = e.vs.routes[e.routeIndex]!.name;
       return { route: e.vs.key, kind: 'VirtualService', rule: e.routeIndex, match: e.matchIndex, condition: `${name ? `${name}: ` : ''}${e.match?.description ?? 'any request'}`, result };
     });
-    return { candidates, backends: chosen ? chosen.choices : [{ decision: NO_ROUTE, weight: 1 }] };
+    return { candidates, backends: chosen ? chosen.backends.all : [{ decision: NO_ROUTE, weight: 1 }] };
   }
 }
 
-const EMPTY_QUERY = new QueryView('');
-
-function pick(e: VsEntry): RouteDecision {
-  if (e.choices.length === 1) return e.choices[0]!.decision;
-  const r = Math.random() * e.total;
-  let i = 0;
-  while (e.cumulative[i]! <= r) i++;
-  return e.choices[i]!.decision;
-}
 
 /** What a route does for requests its match takes: one decision per destination, or the redirect or direct response. */
 function decisionsFor(route: VsRouteIR, match: VsMatchIR | undefined, routeName: string, port: number, lookup: VsTargetLookup): { decision: RouteDecision; weight: number }[] {
