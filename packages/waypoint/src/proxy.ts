@@ -85,7 +85,8 @@ interface Exchange {
    * The endpoint picked for the try in progress, while its load balancer counts it in flight (least
    * request): released when the exchange ends or a retry moves to another endpoint, exactly once.
    */
-  picked?: { endpoints: EndpointPicker; endpoint: EndpointIR } | undefined;
+  picked?: EndpointIR | undefined;
+  pickedFrom?: EndpointPicker | undefined;
 }
 
 /** What each upstream try sends, and where retries may go. */
@@ -197,7 +198,8 @@ export class Proxy {
       log.upstreamCluster = serviceTarget.clusterName;
       endpoint = serviceTarget.hash ? this.#pickHashed(ex, serviceTarget, routeReq, context) : serviceTarget.endpoints.pick();
       if (!endpoint) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
-      ex.picked = { endpoints: serviceTarget.endpoints, endpoint };
+      ex.picked = endpoint;
+      ex.pickedFrom = serviceTarget.endpoints;
     } else {
       log.upstreamCluster = decision.clusterName;
       endpoint = decision.endpoint;
@@ -352,7 +354,10 @@ export class Proxy {
   #try(ex: Exchange, plan: UpstreamPlan, endpoint: EndpointIR): void {
     const n = ex.attempt;
     plan.endpoint = endpoint;
-    if (plan.target) ex.picked = { endpoints: plan.target.endpoints, endpoint };
+    if (plan.target) {
+      ex.picked = endpoint;
+      ex.pickedFrom = plan.target.endpoints;
+    }
     ex.log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
     ex.upstreamStart = performance.now();
     ex.controller = undefined;
@@ -657,7 +662,7 @@ export class Proxy {
   /** The picked endpoint is no longer in flight for this exchange. */
   #release(ex: Exchange): void {
     if (!ex.picked) return;
-    ex.picked.endpoints.release?.(ex.picked.endpoint);
+    ex.pickedFrom?.release?.(ex.picked);
     ex.picked = undefined;
   }
 
