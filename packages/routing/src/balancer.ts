@@ -6,10 +6,21 @@ export interface EndpointPicker {
   readonly size: number;
   /** The policy, for explain and /config_dump: `round robin`, `least request`, `random`, `ring hash`, `maglev`. */
   readonly policy: string;
-  /** An endpoint; `hash` is the request's consistent-hash key, when the policy hashes. */
-  pick(hash?: number): EndpointIR | undefined;
+  /**
+   * An endpoint; `hash` is the request's consistent-hash key, when the policy hashes. `avoid` lists
+   * endpoints a retry already tried: another is picked when one is ready (Envoy's previous_hosts
+   * predicate), except by consistent hashing, which Istio retries without that predicate.
+   */
+  pick(hash?: number, avoid?: readonly EndpointIR[]): EndpointIR | undefined;
   /** A request picked with this policy finished (least request counts what is in flight). */
   release?(endpoint: EndpointIR): void;
+}
+
+/** The items not in `avoid`, or all of them when every one is. */
+function untried<T>(items: readonly T[], avoid: readonly T[] | undefined): readonly T[] {
+  if (!avoid?.length) return items;
+  const rest = items.filter((e) => !avoid.includes(e));
+  return rest.length ? rest : items;
 }
 
 /** Round robin over the items that pass `usable`, skipping the rest. */
@@ -23,11 +34,16 @@ export class RoundRobin<T> {
   get size(): number {
     return this.#items.length;
   }
-  pick(): T | undefined {
+  pick(_hash?: number, avoid?: readonly T[]): T | undefined {
     const n = this.#items.length;
     if (n === 0) return undefined;
-    const item = this.#items[this.#next % n];
+    let item = this.#items[this.#next % n]!;
     this.#next = (this.#next + 1) % n;
+    // Past the avoided ones, at most once round.
+    for (let i = 1; avoid && i < n && avoid.includes(item); i++) {
+      item = this.#items[this.#next % n]!;
+      this.#next = (this.#next + 1) % n;
+    }
     return item;
   }
 }
@@ -41,8 +57,9 @@ export class RandomPicker implements EndpointPicker {
   get size(): number {
     return this.#items.length;
   }
-  pick(): EndpointIR | undefined {
-    return this.#items[Math.floor(Math.random() * this.#items.length)];
+  pick(_hash?: number, avoid?: readonly EndpointIR[]): EndpointIR | undefined {
+    const items = untried(this.#items, avoid);
+    return items[Math.floor(Math.random() * items.length)];
   }
 }
 
@@ -60,12 +77,13 @@ export class LeastRequest implements EndpointPicker {
   get size(): number {
     return this.#items.length;
   }
-  pick(): EndpointIR | undefined {
-    const n = this.#items.length;
+  pick(_hash?: number, avoid?: readonly EndpointIR[]): EndpointIR | undefined {
+    const items = untried(this.#items, avoid);
+    const n = items.length;
     if (n === 0) return undefined;
-    let e = this.#items[Math.floor(Math.random() * n)]!;
+    let e = items[Math.floor(Math.random() * n)]!;
     if (n > 1) {
-      const other = this.#items[Math.floor(Math.random() * n)]!;
+      const other = items[Math.floor(Math.random() * n)]!;
       if ((this.#active.get(other) ?? 0) < (this.#active.get(e) ?? 0)) e = other;
     }
     this.#active.set(e, (this.#active.get(e) ?? 0) + 1);

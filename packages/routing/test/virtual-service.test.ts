@@ -330,3 +330,14 @@ spec:
     expect(lines.some((l) => /spec\.http\[1\]\.delegate: no VirtualService default\/missing without hosts to delegate to/.test(l))).toBe(true);
   });
 });
+
+describe('retries avoid the endpoints already tried', () => {
+  it.each(['{ simple: ROUND_ROBIN }', '{ simple: RANDOM }', '{ simple: LEAST_REQUEST }'])('%s picks an untried endpoint while one is ready, and any when none is', (lb) => {
+    const { router } = build(reviews, dr().replace('  subsets:', `  trafficPolicy: { loadBalancer: ${lb} }\n  subsets:`));
+    const picker = router.target('default/reviews', 9080)!.endpoints;
+    const all = Array.from({ length: 30 }, () => picker.pick()!);
+    const [a, b, c] = ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((ip) => all.find((e) => e.address === ip)!);
+    for (let i = 0; i < 50; i++) expect(picker.pick(undefined, [a!, b!])!.address).toBe('10.0.0.3');
+    expect(['10.0.0.1', '10.0.0.2', '10.0.0.3']).toContain(picker.pick(undefined, [a!, b!, c!])!.address);
+  });
+});

@@ -17,8 +17,6 @@ export const SERVER_HEADER = 'istio-envoy';
 
 /** Request bodies up to this size are kept for retries (Envoy's default per-connection buffer limit, 1 MiB). */
 const RETRY_BODY_LIMIT = 1024 * 1024;
-/** Endpoint picks per retry to find one not tried before (Envoy's host_selection_retry_max_attempts, as Istio sets it). */
-const HOST_SELECTION_ATTEMPTS = 5;
 
 /** Where a request arrived: on a plain HTTP listener, or inside an HBONE tunnel. */
 export type RequestContext =
@@ -421,17 +419,8 @@ export class Proxy {
     ex.retryTimer = setTimeout(() => {
       ex.retryTimer = undefined;
       if (ex.done || ex.timedOut) return;
-      let endpoint: EndpointIR | undefined;
-      if (plan.target) {
-        const picker = plan.target.endpoints;
-        for (let i = 0; i < HOST_SELECTION_ATTEMPTS; i++) {
-          const e = picker.pick();
-          if (!e) break;
-          if (endpoint) picker.release?.(endpoint); // an earlier candidate, already tried, is not used
-          endpoint = e;
-          if (!tried.includes(e)) break;
-        }
-      }
+      // Another endpoint than those tried, when one is ready (Envoy's previous_hosts predicate).
+      const endpoint = plan.target?.endpoints.pick(undefined, tried);
       this.#try(ex, plan, endpoint ?? plan.endpoint);
     }, Math.random() * ceiling);
     return true;
