@@ -20,7 +20,7 @@ import type {
   VsRouteIR,
 } from './ir.ts';
 import { compileRegex } from './regex.ts';
-import type { DestinationRule, IstioDestination, IstioHeaderOps, IstioHttpRoute, IstioLoadBalancer, IstioStringMatch, IstioTrafficPolicy, VirtualService } from './resources.ts';
+import type { DestinationRule, IstioDestination, IstioHeaderOps, IstioHttpMatch, IstioHttpRoute, IstioLoadBalancer, IstioStringMatch, IstioTrafficPolicy, VirtualService } from './resources.ts';
 import type { Path, Reporter } from './translate.ts';
 import type { SourcedResource } from './validate.ts';
 
@@ -157,7 +157,7 @@ function delegatedRoutes(
     return [];
   }
   const delegateNs = target.resource.metadata.namespace!;
-  const rootMatches = translateVsRoute({ match: root.match ?? [], directResponse: { status: 200 } }, namespace, ctx, src, path, report)?.matches ?? [];
+  const rootMatches = translateVsMatches(root.match ?? [], src, path, report);
   return (target.resource.spec.http ?? []).flatMap((r, ri) => {
     if (r.delegate) {
       report.add('warning', target, ['spec', 'http', ri, 'delegate'], 'a delegate VirtualService cannot delegate further; the route is left out');
@@ -217,13 +217,9 @@ function mergeMatches(root: VsMatchIR, d: VsMatchIR): VsMatchIR | undefined {
   };
 }
 
-function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContext, src: SourcedResource, path: Path, report: Reporter): VsRouteIR | undefined {
-  const actions = [r.route?.length && 'route', r.redirect && 'redirect', r.directResponse && 'directResponse'].filter(Boolean);
-  if (actions.length !== 1) {
-    report.add('error', src, path, actions.length ? `has ${actions.join(' and ')}: a route has exactly one of route, redirect, directResponse` : 'needs one of route, redirect, directResponse');
-    return undefined;
-  }
-  const matches = (r.match ?? []).map((m, mi) => {
+/** A VirtualService route's matches, each regex checked against RE2's rules. */
+function translateVsMatches(matches: IstioHttpMatch[], src: SourcedResource, path: Path, report: Reporter): VsMatchIR[] {
+  return matches.map((m, mi) => {
     const at = [...path, 'match', mi];
     const check = (sm: IstioStringMatchIR | undefined, field: Path) => {
       const err = sm?.type === 'regex' ? compileRegex(sm.value).error : undefined;
@@ -248,6 +244,15 @@ function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContex
     };
     return match;
   });
+}
+
+function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContext, src: SourcedResource, path: Path, report: Reporter): VsRouteIR | undefined {
+  const actions = [r.route?.length && 'route', r.redirect && 'redirect', r.directResponse && 'directResponse'].filter(Boolean);
+  if (actions.length !== 1) {
+    report.add('error', src, path, actions.length ? `has ${actions.join(' and ')}: a route has exactly one of route, redirect, directResponse` : 'needs one of route, redirect, directResponse');
+    return undefined;
+  }
+  const matches = translateVsMatches(r.match ?? [], src, path, report);
   const destination = (d: IstioDestination, at: Path, weight: number, consequence: string): VsDestinationIR => {
     const svc = serviceForIstioHost(d.host, namespace, ctx.services);
     const invalid = (reason: string): VsDestinationIR => {
