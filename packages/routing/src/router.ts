@@ -150,11 +150,10 @@ export class Router {
   #compileMesh(ir: ConfigIR, lookup: (s: string, p: number) => ServiceTarget | undefined): void {
     const routes = ir.httpRoutes;
     const vsByService = new Map(ir.virtualServices.flatMap((vs) => vs.services.map((s) => [s, vs] as const)));
-    const vsLookup = (service: string, port: number | undefined, subset: string | undefined) => {
+    // A VirtualService destination without a port goes to the Service's only port, else to the port the request came for.
+    const vsLookup = (service: string, port: number, subset: string | undefined) => {
       const svc = this.#servicesByKey.get(service);
-      // A destination without a port: the Service's only port, else the port the request came for.
-      const p = svc && svc.ports.length === 1 ? svc.ports[0]!.port : port;
-      return p === undefined ? undefined : this.#targetFor(service, p, subset);
+      return this.#targetFor(service, svc?.ports.length === 1 ? svc.ports[0]!.port : port, subset);
     };
     for (const svc of ir.services) {
       const vs = vsByService.get(svc.key);
@@ -168,7 +167,7 @@ export class Router {
         let ports = this.#mesh.get(svc);
         if (!ports) this.#mesh.set(svc, (ports = new Map()));
         ports.set(port.port, {
-          table: rules.length ? new RouteTable(rules, lookup) : vs ? new VsTable(vs, port.port, (service, p, subset) => vsLookup(service, p ?? port.port, subset)) : undefined,
+          table: rules.length ? new RouteTable(rules, lookup) : vs ? new VsTable(vs, port.port, vsLookup) : undefined,
           fallback: { kind: 'forward', target, routeName: 'default', retry: DEFAULT_RETRY },
         });
       }

@@ -106,8 +106,8 @@ class VsMatch {
   }
 }
 
-/** Resolves a VirtualService destination to a target; undefined when the Service, port or subset is gone. */
-export type VsTargetLookup = (service: string, port: number | undefined, subset: string | undefined) => ServiceTarget | undefined;
+/** Resolves a VirtualService destination (the request's port when it names none) to a target; undefined when the Service, port or subset is gone. */
+export type VsTargetLookup = (service: string, port: number, subset: string | undefined) => ServiceTarget | undefined;
 
 interface VsEntry {
   vs: VirtualServiceIR;
