@@ -21,10 +21,8 @@ import type {
 } from './ir.ts';
 import { compileRegex } from './regex.ts';
 import type { DestinationRule, IstioDestination, IstioHeaderOps, IstioHttpMatch, IstioHttpRoute, IstioLoadBalancer, IstioStringMatch, IstioTrafficPolicy, VirtualService } from './resources.ts';
-import type { Path, Reporter } from './translate.ts';
+import { CLUSTER_DOMAIN, type Path, type Reporter } from './translate.ts';
 import type { SourcedResource } from './validate.ts';
-
-export const CLUSTER_SUFFIX = 'svc.cluster.local';
 
 /** Milliseconds in a Go-style duration as Istio reads it ("1.5s", "100ms", "1m30s"). */
 export function istioDurationMs(text: string): number {
@@ -40,7 +38,7 @@ export function serviceForIstioHost(host: string, namespace: string, services: r
   const parts = h.split('.');
   let key: string | undefined;
   if (parts.length === 1) key = `${namespace}/${h}`;
-  else if (parts.length === 2 || (parts.length === 3 && parts[2] === 'svc') || h.endsWith(`.${CLUSTER_SUFFIX}`)) key = `${parts[1]}/${parts[0]}`;
+  else if (parts.length === 2 || (parts.length === 3 && parts[2] === 'svc') || h.endsWith(`.svc.${CLUSTER_DOMAIN}`)) key = `${parts[1]}/${parts[0]}`;
   return key ? services.find((s) => s.key === key) : undefined;
 }
 

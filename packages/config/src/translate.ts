@@ -577,7 +577,7 @@ export function durationMs(text: string): number {
 }
 
 /** Retry conditions Istio puts on every HTTPRoute retry policy, before the listed codes. */
-export const HTTPROUTE_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled'];
+const HTTPROUTE_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled'];
 
 /** An HTTPRoute rule's `retry`, as Istio converts it: 2 attempts unless given, the codes as retriable status codes. */
 function httpRouteRetry(r: { codes?: number[]; attempts?: number; backoff?: string }): RetryPolicyIR {
