@@ -1,6 +1,7 @@
 /**
  * The benchmark: one 1 KB backend (nginx) and, on loopback, the same load sent direct, through the
- * waypoint (plain HTTP, and HBONE in and out), and through nginx and HAProxy as equivalent proxies.
+ * waypoint (plain HTTP, and HBONE in and out), and through nginx, HAProxy and a bare Node `http` proxy
+ * (bench/node-proxy.ts) as equivalent proxies.
  *   node bench/run.ts [--runs 3] [--seconds 10] [--only waypoint,haproxy] [--profile]
  * Writes bench/results/<date>.{md,json,svg}. See bench/README.md.
  */
@@ -255,6 +256,15 @@ const targets: Target[] = [
       const client = wp(['--config', clientZtCfg, '--hbone-listen', 'off', '--http-listen', '127.0.0.4:18084', '--upstream', 'hbone', '--stats', 'off', ...tlsFlags('ztunnel')]);
       await waitHttp('http://127.0.0.4:18084/1k');
       return { measured, helpers: [dest, client] };
+    },
+  },
+  {
+    name: 'node-http',
+    url: 'http://127.0.0.1:18086/1k',
+    start: async () => {
+      const measured = start('node-http', process.execPath, [join(ROOT, 'bench', 'node-proxy.ts'), '18086', '18080']);
+      await waitHttp('http://127.0.0.1:18086/1k');
+      return { measured, helpers: [] };
     },
   },
   {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { Dispatcher } from 'undici';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
 import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type CorsPolicy, type EndpointPicker, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
@@ -10,6 +9,7 @@ import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
 import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
+import type { UpstreamController, UpstreamHandler } from './upstream-h1.ts';
 import { upstreamEndpoint, type UpstreamEndpoint } from './upstream.ts';
 import type { H2Upstreams } from './upstream-h2.ts';
 
@@ -56,7 +56,7 @@ interface Exchange {
   res: ServerResponse;
   log: AccessLogEntry;
   upstreamStart: number;
-  controller: Dispatcher.DispatchController | undefined;
+  controller: UpstreamController | undefined;
   /** The matched rule's ResponseHeaderModifier, applied when the upstream answers. */
   responseHeaders?: HeaderModifierIR | undefined;
   /** The route timeout, when the rule has one. */
@@ -338,7 +338,7 @@ export class Proxy {
           return;
         }
         try {
-          this.#deps.pools.get(upstream).dispatch({ path: plan.path, method: plan.method as Dispatcher.HttpMethod, headers, body, blocking: false }, DISCARD);
+          this.#deps.pools.get(upstream).dispatch({ path: plan.path, method: plan.method, headers, body }, DISCARD);
         } catch {
           // A mirror that cannot be sent is dropped, as Envoy's shadow requests are.
         }
@@ -369,7 +369,7 @@ export class Proxy {
     if (plan.http2) return this.#forwardH2(ex, n, upstream, plan, body);
     try {
       this.#deps.pools.get(upstream).dispatch(
-        { path: plan.path, method: plan.method as Dispatcher.HttpMethod, headers: plan.headers, body, blocking: false },
+        { path: plan.path, method: plan.method, headers: plan.headers, body },
         this.#upstreamHandler(ex, n),
       );
     } catch (e) {
@@ -441,7 +441,7 @@ export class Proxy {
     return policy.reset && failure.status === 503;
   }
 
-  #upstreamHandler(ex: Exchange, n: number): Dispatcher.DispatchHandler {
+  #upstreamHandler(ex: Exchange, n: number): UpstreamHandler {
     const { res, log } = ex;
     return {
       onRequestStart: (controller) => {
@@ -741,7 +741,7 @@ function shadowHost(host: string): string {
 }
 
 /** Reads and drops a mirrored request's answer. */
-const DISCARD: Dispatcher.DispatchHandler = {
+const DISCARD: UpstreamHandler = {
   onRequestStart: () => {},
   onResponseStart: () => {},
   onResponseData: () => {},

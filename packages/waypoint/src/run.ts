@@ -52,7 +52,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   const hboneClient = options.upstream === 'hbone' && credentials ? new HboneClient(credentials) : undefined;
   const transport = hboneClient ? hboneTransport(hboneClient, options.hbonePort) : plainTransport(10_000);
   const trustDomain = credentials?.current.identity.trustDomain;
-  const pools = new UpstreamPools({ connectTimeoutMs: 10_000, transport });
+  const pools = new UpstreamPools({ transport });
   const h2 = new H2Upstreams(transport);
   const accessLog = options.accessLog === 'off' ? undefined : new AccessLog(options.accessLog, (chunk) => process.stdout.write(chunk));
   const startedAt = new Date();
@@ -145,7 +145,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     await Promise.race([closed, deadline]);
     for (const s of plainServers) s.closeAllConnections();
     accessLog?.flush();
-    await pools.close();
+    pools.close();
     h2.close();
     hboneClient?.close();
     credentials?.close();

@@ -1,49 +1,45 @@
-import { Pool } from 'undici';
+import { Http1Pool } from './upstream-h1.ts';
 import type { UpstreamEndpoint, UpstreamTransport } from './upstream.ts';
 
 export interface UpstreamPoolOptions {
-  /** Istio's default cluster connect timeout is 10 s. */
-  connectTimeoutMs: number;
   transport: UpstreamTransport;
+  /** Idle upstream connections close after this long. */
+  keepAliveMs?: number;
+  /** A request whose upstream makes no progress for this long fails (Envoy's stream idle timeout: 5 minutes). */
+  idleRequestMs?: number;
 }
+
+/** How often idle connections and stalled requests are looked for. */
+const SWEEP_INTERVAL_MS = 1000;
 
 /** Keep-alive HTTP/1.1 connection pools, one per upstream endpoint; over HBONE each connection is a tunnel. */
 export class UpstreamPools {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, Http1Pool>();
   readonly #options: UpstreamPoolOptions;
+  readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: UpstreamPoolOptions) {
     this.#options = options;
+    this.#sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const pool of this.#pools.values()) pool.sweep(now);
+    }, SWEEP_INTERVAL_MS).unref();
   }
 
   get transport(): UpstreamTransport {
     return this.#options.transport;
   }
 
-  get(endpoint: UpstreamEndpoint): Pool {
+  get(endpoint: UpstreamEndpoint): Http1Pool {
     const key = poolKey(endpoint);
     let pool = this.#pools.get(key);
     if (!pool) {
       const transport = this.#options.transport;
-      pool = new Pool(`http://${endpointKey(endpoint.address, endpoint.port)}`, {
-        connections: null,
-        pipelining: 1,
-        connectTimeout: this.#options.connectTimeoutMs,
-        // No route timeout by default (Istio); the stream idle timeout is Envoy's 5 minutes.
-        headersTimeout: 300_000,
-        bodyTimeout: 300_000,
-        keepAliveTimeout: 60_000,
-        strictContentLength: true,
-        ...(transport.kind === 'hbone'
-          ? {
-              connect: (_opts: unknown, callback: (err: Error | null, socket: never) => void) => {
-                transport.open(endpoint).then(
-                  (s) => callback(null, s as never),
-                  (e: Error) => callback(e, null as never),
-                );
-              },
-            }
-          : {}),
+      pool = new Http1Pool({
+        authority: endpointKey(endpoint.address, endpoint.port),
+        open: () => transport.open(endpoint),
+        keepAliveMs: this.#options.keepAliveMs ?? 60_000,
+        idleRequestMs: this.#options.idleRequestMs ?? 300_000,
       });
       this.#pools.set(key, pool);
     }
@@ -55,14 +51,14 @@ export class UpstreamPools {
     for (const [key, pool] of this.#pools) {
       if (keep.has(key)) continue;
       this.#pools.delete(key);
-      pool.close().catch(() => undefined);
+      pool.close();
     }
   }
 
-  async close(): Promise<void> {
-    const pools = [...this.#pools.values()];
+  close(): void {
+    clearInterval(this.#sweeper);
+    for (const pool of this.#pools.values()) pool.destroy();
     this.#pools.clear();
-    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 }
 
