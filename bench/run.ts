@@ -6,7 +6,7 @@
  * Writes bench/results/<date>.{md,json,svg}. See bench/README.md.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +192,8 @@ function baselineCheckout(rev: string): string {
   spawnSync('ln', ['-s', join(ROOT, '.tools'), join(dir, '.tools')]);
   const install = spawnSync('pnpm', ['install', '--frozen-lockfile', '--offline', '--reporter=silent'], { cwd: dir, encoding: 'utf8' });
   if (install.status !== 0) throw new Error(`pnpm install in the ${rev} checkout failed: ${install.stderr}${install.stdout}`);
+  // Revisions that have the JavaScript build run from it, as bin/waypoint does after setup.
+  if (existsSync(join(dir, 'scripts', 'build.ts'))) spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(dir, 'scripts', 'build.ts')], { cwd: dir, stdio: 'inherit' });
   checkouts.set(rev, dir);
   return dir;
 }

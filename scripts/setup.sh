@@ -38,3 +38,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
   (cd "$WAYPOINT_ROOT" && pnpm install --frozen-lockfile --reporter=silent >&2)
   echo "$lock_sum" > "$stamp"
 fi
+
+# The JavaScript build bin/waypoint runs (see scripts/build.ts), when a source is newer than it.
+build_stamp="$WAYPOINT_ROOT/packages/.build-stamp"
+if [ ! -f "$build_stamp" ] || [ -n "$(find "$WAYPOINT_ROOT"/packages/*/src "$WAYPOINT_ROOT"/packages/*/package.json -newer "$build_stamp" -print -quit 2>/dev/null)" ]; then
+  (cd "$WAYPOINT_ROOT" && node --disable-warning=ExperimentalWarning scripts/build.ts)
+fi

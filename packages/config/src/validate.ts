@@ -1,5 +1,5 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { fieldPath, type Diagnostic } from './diagnostics.ts';
+import { assertCheckable, checkSchema } from './schema-check.ts';
 import type { Resource, ResourceKind } from './resources.ts';
 import type { SourceDocument } from './source.ts';
 import type { Schema } from './schemas/common.ts';
@@ -30,9 +30,7 @@ export const SUPPORTED_KINDS: readonly KindInfo[] = [
   { kind: 'ReferenceGrant', apiVersions: ['gateway.networking.k8s.io/v1beta1', 'gateway.networking.k8s.io/v1alpha2'], namespaced: true, schema: referenceGrantSchema },
 ];
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-ajv.addKeyword({ keyword: 'x-unsupported', schemaType: 'string' });
-const validators = new Map<ResourceKind, ValidateFunction>(SUPPORTED_KINDS.map((k) => [k.kind, ajv.compile(k.schema)]));
+for (const k of SUPPORTED_KINDS) assertCheckable(k.schema, k.kind);
 
 /** A resource that passed its schema, with where it came from. */
 export interface SourcedResource {
@@ -98,54 +96,15 @@ function visit(doc: SourceDocument, value: unknown, base: (string | number)[], d
   }
   const namespace = info.namespaced ? (typeof meta?.namespace === 'string' ? meta.namespace : defaultNamespace) : undefined;
   const id = namespace ? `${info.kind}/${namespace}/${name}` : `${info.kind}/${name}`;
-  const validate = validators.get(info.kind)!;
-  const valid = validate(obj);
-  if (!valid) {
-    for (const err of collapse(validate.errors ?? [])) {
-      const { path, message } = describeError(err);
-      report('error', path, message, id);
-    }
+  const errors = checkSchema(info.schema, obj);
+  if (errors.length) {
+    for (const { path, message } of errors) report('error', path, message, id);
     return;
   }
   for (const { path, reason } of unsupportedFields(info.schema, obj, [])) report('warning', path, reason, id);
   const resource = structuredClone(obj) as unknown as Resource;
   if (namespace) resource.metadata.namespace = namespace;
   out.resources.push({ resource, id, doc, base });
-}
-
-/** Drops the per-branch errors under a failed oneOf, which only repeat what the oneOf says. */
-function collapse(errors: ErrorObject[]): ErrorObject[] {
-  const oneOfs = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
-  return errors.filter((e) => e.keyword === 'oneOf' || !oneOfs.some((p) => e.schemaPath.startsWith(`${p}/`)));
-}
-
-function describeError(err: ErrorObject): { path: (string | number)[]; message: string } {
-  const path = err.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-  const params = err.params as Record<string, unknown>;
-  switch (err.keyword) {
-    case 'additionalProperties':
-      return { path: [...path, String(params.additionalProperty)], message: 'unknown field' };
-    case 'required':
-      return { path: [...path, String(params.missingProperty)], message: 'required field is missing' };
-    case 'enum':
-      return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
-    case 'type':
-      return { path, message: `must be ${String(params.type).replace(',', ' or ')}` };
-    case 'oneOf':
-      return { path, message: 'must be a port number (1-65535) or a port name' };
-    case 'pattern':
-      return { path, message: `${JSON.stringify(valueAt(err))} is not valid here (must match ${String(params.pattern)})` };
-    default:
-      return { path, message: err.message ?? 'is invalid' };
-  }
-}
-
-function valueAt(err: ErrorObject): unknown {
-  return (err as ErrorObject & { data?: unknown }).data;
 }
 
 function* unsupportedFields(schema: Schema, value: unknown, path: (string | number)[]): Generator<{ path: (string | number)[]; reason: string }> {

@@ -9,7 +9,7 @@ const servicePort: Schema = {
   properties: {
     name: dnsLabel,
     port: portNumber,
-    targetPort: { oneOf: [portNumber, { type: 'string', minLength: 1, maxLength: 15 }] },
+    targetPort: { oneOf: [portNumber, { type: 'string', minLength: 1, maxLength: 15 }], 'x-message': 'must be a port number (1-65535) or a port name' },
     protocol: { enum: ['TCP', 'UDP', 'SCTP'] },
     appProtocol: { type: 'string' },
     nodePort: { type: 'integer' },
