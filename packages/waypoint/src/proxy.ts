@@ -8,9 +8,9 @@ import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from '
 import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from './response-flags.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
-import { endpointKey, type UpstreamPools } from './upstream-pools.ts';
+import type { UpstreamPools } from './upstream-pools.ts';
 import type { UpstreamController, UpstreamHandler } from './upstream-h1.ts';
-import { upstreamEndpoint, type UpstreamEndpoint } from './upstream.ts';
+import { endpointKey, upstreamEndpoint, type UpstreamEndpoint } from './upstream.ts';
 import type { H2Upstreams } from './upstream-h2.ts';
 
 export const SERVER_HEADER = 'istio-envoy';
@@ -64,7 +64,6 @@ interface Exchange {
   timedOut?: boolean;
   /** Cancels an HTTP/2 upstream stream when the client goes away. */
   cancel?: () => void;
-  paused: boolean;
   done: boolean;
   /** The upstream try in progress, from 1; events of an abandoned try (one being retried) are ignored. */
   attempt: number;
@@ -166,11 +165,15 @@ export class Proxy {
       userAgent: req.headers['user-agent'],
       requestId: headerString(req.headers['x-request-id']),
       authority: host,
-      downstreamLocalAddress: context.kind === 'tunnel' ? endpointKey(context.ip, context.port) : `${peerAddress(req.socket.localAddress)}:${req.socket.localPort}`,
-      downstreamRemoteAddress:
-        context.kind === 'tunnel' ? endpointKey(context.source, context.sourcePort ?? 0) : `${peerAddress(req.socket.remoteAddress)}:${req.socket.remotePort}`,
+      downstreamLocalAddress: '',
+      downstreamRemoteAddress: '',
     };
-    const ex: Exchange = { req, res, log, upstreamStart: 0, controller: undefined, paused: false, done: false, attempt: 0 };
+    if (this.#deps.accessLog) {
+      log.downstreamLocalAddress = context.kind === 'tunnel' ? endpointKey(context.ip, context.port) : `${peerAddress(req.socket.localAddress)}:${req.socket.localPort}`;
+      log.downstreamRemoteAddress =
+        context.kind === 'tunnel' ? endpointKey(context.source, context.sourcePort ?? 0) : `${peerAddress(req.socket.remoteAddress)}:${req.socket.remotePort}`;
+    }
+    const ex: Exchange = { req, res, log, upstreamStart: 0, controller: undefined, done: false, attempt: 0 };
     res.once('close', () => this.#finish(ex));
 
     if (!snapshot) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
@@ -324,8 +327,8 @@ export class Proxy {
       const headers = plan.headers.slice();
       for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'host') headers[i + 1] = shadowHost(headers[i + 1]!);
       const send = (body: Buffer | null) => {
-        const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
         if (m.target.http2) {
+          const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
           const h2headers = h2RequestHeaders(headers, plan.method, plan.path, shadowHost(plan.host ?? endpointKey(upstream.address, upstream.port)));
           this.#deps.h2.session(upstream).then(
             (session) => {
@@ -338,7 +341,7 @@ export class Proxy {
           return;
         }
         try {
-          this.#deps.pools.get(upstream).dispatch({ path: plan.path, method: plan.method, headers, body }, DISCARD);
+          this.#deps.pools.forEndpoint(endpoint).pool.dispatch({ path: plan.path, method: plan.method, headers, body }, DISCARD);
         } catch {
           // A mirror that cannot be sent is dropped, as Envoy's shadow requests are.
         }
@@ -356,19 +359,19 @@ export class Proxy {
       ex.picked = endpoint;
       ex.pickedFrom = plan.target.endpoints;
     }
-    ex.log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
+    const { pool, host } = this.#deps.pools.forEndpoint(endpoint);
+    ex.log.upstreamHost = host;
     ex.upstreamStart = performance.now();
     ex.controller = undefined;
     ex.cancel = undefined;
-    const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
     const body = !plan.hasBody ? null : n === 1 ? ex.req : Buffer.concat(plan.bodyCopy!);
     if (plan.retry.perTryTimeoutMs) {
       clearTimeout(ex.tryTimer);
       ex.tryTimer = setTimeout(() => this.#tryTimedOut(ex, n), plan.retry.perTryTimeoutMs);
     }
-    if (plan.http2) return this.#forwardH2(ex, n, upstream, plan, body);
+    if (plan.http2) return this.#forwardH2(ex, n, upstreamEndpoint(endpoint, this.#deps.trustDomain), plan, body);
     try {
-      this.#deps.pools.get(upstream).dispatch(
+      pool.dispatch(
         { path: plan.path, method: plan.method, headers: plan.headers, body },
         this.#upstreamHandler(ex, n),
       );
@@ -454,23 +457,18 @@ export class Proxy {
         if (ex.done || ex.timedOut || n !== ex.attempt) return;
         if (this.#answerRetried(ex, statusCode, headers)) return controller.abort(new Error('retrying'));
         this.#responseStart(ex, statusCode, headers);
-        res.on('drain', () => {
-          if (ex.paused) {
-            ex.paused = false;
-            controller.resume();
-          }
-        });
       },
-      onResponseData: (controller, chunk) => {
+      onResponseData: (controller, chunk, last) => {
         if (ex.done || ex.timedOut || n !== ex.attempt) return;
         log.bytesSent += chunk.length;
+        if (last) return void res.end(chunk); // the whole rest of the body: head and body leave in one write
         if (!res.write(chunk)) {
-          ex.paused = true;
           controller.pause();
+          res.once('drain', () => controller.resume());
         }
       },
       onResponseEnd: () => {
-        if (!ex.done && !ex.timedOut && n === ex.attempt) res.end();
+        if (!ex.done && !ex.timedOut && n === ex.attempt && !res.writableEnded) res.end();
       },
       onResponseError: (_controller, err) => this.#upstreamFailed(ex, err, n),
     };

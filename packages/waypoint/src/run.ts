@@ -52,7 +52,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   const hboneClient = options.upstream === 'hbone' && credentials ? new HboneClient(credentials) : undefined;
   const transport = hboneClient ? hboneTransport(hboneClient, options.hbonePort) : plainTransport(10_000);
   const trustDomain = credentials?.current.identity.trustDomain;
-  const pools = new UpstreamPools({ transport });
+  const pools = new UpstreamPools({ transport, trustDomain });
   const h2 = new H2Upstreams(transport);
   const accessLog = options.accessLog === 'off' ? undefined : new AccessLog(options.accessLog, (chunk) => process.stdout.write(chunk));
   const startedAt = new Date();

@@ -24,7 +24,8 @@ export interface UpstreamHandler {
   /** A chunk of a streamed request body, once it is written. */
   onBodySent?(chunk: Buffer): void;
   onResponseStart(controller: UpstreamController, statusCode: number, headers: ResponseHeaders): void;
-  onResponseData(controller: UpstreamController, chunk: Buffer): void;
+  /** `last`: the chunk completes the body (onResponseEnd follows at once). */
+  onResponseData(controller: UpstreamController, chunk: Buffer, last: boolean): void;
   onResponseEnd(controller: UpstreamController): void;
   onResponseError(controller: UpstreamController, err: Error): void;
 }
@@ -284,14 +285,14 @@ class Connection {
   /** Hands on response body bytes; returns the offset after what it used, or -1 on failure. */
   #body(ex: Exchange, chunk: Buffer, offset: number): number {
     if (this.framing === UNTIL_CLOSE) {
-      ex.handler.onResponseData(ex, offset === 0 ? chunk : chunk.subarray(offset));
+      ex.handler.onResponseData(ex, offset === 0 ? chunk : chunk.subarray(offset), false);
       return chunk.length;
     }
     if (this.framing === LENGTH) {
       const take = Math.min(this.remaining, chunk.length - offset);
       this.remaining -= take;
       const done = this.remaining === 0;
-      ex.handler.onResponseData(ex, offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take));
+      ex.handler.onResponseData(ex, offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take), done);
       if (done && !ex.finished && this.exchange === ex) this.#complete(ex);
       return offset + take;
     }
@@ -304,7 +305,7 @@ class Connection {
       if (this.chunkState === CHUNK_DATA) {
         const take = Math.min(this.remaining, chunk.length - offset);
         this.remaining -= take;
-        ex.handler.onResponseData(ex, chunk.subarray(offset, offset + take));
+        ex.handler.onResponseData(ex, chunk.subarray(offset, offset + take), false);
         if (ex.finished || this.exchange !== ex) return -1;
         offset += take;
         if (this.remaining === 0) this.chunkState = CHUNK_DATA_END;
@@ -371,6 +372,11 @@ export class Http1Pool {
 
   get connections(): number {
     return this.#all.size;
+  }
+
+  /** Closed (by `close` or `destroy`): it takes no new requests. */
+  get closed(): boolean {
+    return this.#closing;
   }
 
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
@@ -479,13 +485,21 @@ export class Http1Pool {
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('close', onClose);
+      socket.off('close', onConnectionClosed);
     };
     const onClose = () => {
       if (!body.readableEnded) onAborted();
     };
+    // The connection went away mid-body (the response came first, or a failure): the rest of the body is
+    // read and dropped, so that the client's connection can carry its next request.
+    const onConnectionClosed = () => {
+      cleanup();
+      if (!body.readableEnded) body.resume();
+    };
     body.on('data', onData);
     body.on('end', onEnd);
     body.on('close', onClose);
+    socket.once('close', onConnectionClosed);
     if (body.readableEnded) onEnd();
   }
 

@@ -1,6 +1,6 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
-import { endpointKey, poolKey } from './upstream-pools.ts';
-import type { UpstreamEndpoint, UpstreamTransport } from './upstream.ts';
+import { poolKey } from './upstream-pools.ts';
+import { endpointKey, type UpstreamEndpoint, type UpstreamTransport } from './upstream.ts';
 
 /**
  * HTTP/2 with prior knowledge (h2c) to backends whose Service port says so (appProtocol http2, grpc,

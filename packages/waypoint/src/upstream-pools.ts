@@ -1,8 +1,11 @@
+import type { EndpointIR } from '@waypoint/config';
 import { Http1Pool } from './upstream-h1.ts';
-import type { UpstreamEndpoint, UpstreamTransport } from './upstream.ts';
+import { endpointKey, upstreamEndpoint, type UpstreamEndpoint, type UpstreamTransport } from './upstream.ts';
 
 export interface UpstreamPoolOptions {
   transport: UpstreamTransport;
+  /** The trust domain of upstream identities (HBONE). */
+  trustDomain?: string | undefined;
   /** Idle upstream connections close after this long. */
   keepAliveMs?: number;
   /** A request whose upstream makes no progress for this long fails (Envoy's stream idle timeout: 5 minutes). */
@@ -15,6 +18,8 @@ const SWEEP_INTERVAL_MS = 1000;
 /** Keep-alive HTTP/1.1 connection pools, one per upstream endpoint; over HBONE each connection is a tunnel. */
 export class UpstreamPools {
   readonly #pools = new Map<string, Http1Pool>();
+  /** Each endpoint of a config's pool and `ip:port`, so that a request builds neither key nor string. */
+  readonly #byEndpoint = new WeakMap<EndpointIR, { pool: Http1Pool; host: string }>();
   readonly #options: UpstreamPoolOptions;
   readonly #sweeper: NodeJS.Timeout;
 
@@ -28,6 +33,16 @@ export class UpstreamPools {
 
   get transport(): UpstreamTransport {
     return this.#options.transport;
+  }
+
+  /** The pool of a config's endpoint and its `ip:port` (Envoy's %UPSTREAM_HOST%). */
+  forEndpoint(e: EndpointIR): { pool: Http1Pool; host: string } {
+    let entry = this.#byEndpoint.get(e);
+    if (!entry || entry.pool.closed) {
+      entry = { pool: this.get(upstreamEndpoint(e, this.#options.trustDomain)), host: endpointKey(e.address, e.port) };
+      this.#byEndpoint.set(e, entry);
+    }
+    return entry;
   }
 
   get(endpoint: UpstreamEndpoint): Http1Pool {
@@ -60,11 +75,6 @@ export class UpstreamPools {
     for (const pool of this.#pools.values()) pool.destroy();
     this.#pools.clear();
   }
-}
-
-/** `ip:port`, with IPv6 addresses in brackets: Envoy's %UPSTREAM_HOST%. */
-export function endpointKey(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 export function poolKey(e: UpstreamEndpoint): string {

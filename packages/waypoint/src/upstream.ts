@@ -2,7 +2,6 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { formatSpiffeId, type HboneClient } from '@waypoint/hbone';
 import type { EndpointIR } from '@waypoint/config';
-import { endpointKey } from './upstream-pools.ts';
 
 /** One upstream endpoint, and the identity it must prove when reached over HBONE. */
 export interface UpstreamEndpoint {
@@ -43,6 +42,11 @@ export function hboneTransport(client: HboneClient, hbonePort: number): Upstream
         ...(ep.identity ? { expectedIdentity: ep.identity } : {}),
       }),
   };
+}
+
+/** `ip:port`, with IPv6 addresses in brackets: Envoy's %UPSTREAM_HOST%. */
+export function endpointKey(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /** The upstream endpoint for an EndpointIR, with the SPIFFE ID its pod's service account implies. */

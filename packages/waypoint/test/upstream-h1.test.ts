@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Http1Pool, requestHead, type ResponseHeaders, type UpstreamController, type UpstreamRequest } from '../src/upstream-h1.ts';
@@ -62,12 +63,14 @@ interface Outcome {
   headers?: ResponseHeaders;
   body: string;
   chunks: number;
+  /** Chunks handed on as the last of the body. */
+  lastChunks: number;
   error?: Error & { code?: string };
 }
 
 function send(p: Http1Pool, req: Partial<UpstreamRequest> = {}, hooks: { onStart?: (c: UpstreamController) => void; onData?: (c: UpstreamController) => void } = {}): Promise<Outcome> {
   return new Promise((resolve) => {
-    const out: Outcome = { body: '', chunks: 0 };
+    const out: Outcome = { body: '', chunks: 0, lastChunks: 0 };
     p.dispatch(
       { method: 'GET', path: '/', headers: [], body: null, ...req },
       {
@@ -76,9 +79,10 @@ function send(p: Http1Pool, req: Partial<UpstreamRequest> = {}, hooks: { onStart
           out.headers = headers;
           hooks.onStart?.(c);
         },
-        onResponseData: (c, chunk) => {
+        onResponseData: (c, chunk, last) => {
           out.body += chunk.toString('latin1');
           out.chunks++;
+          if (last) out.lastChunks++;
           hooks.onData?.(c);
         },
         onResponseEnd: () => resolve(out),
@@ -149,6 +153,17 @@ describe('response framing', () => {
     expect((await send(p)).body).toBe('b');
     expect((await send(p)).body).toBe('b');
     expect(server.connections()).toBe(3);
+  });
+
+  it('marks the chunk that completes a Content-Length body as the last', async () => {
+    const server = await scripted((_h, socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nabc');
+      setTimeout(() => socket.write('def'), 20);
+    });
+    const r = await send(pool(server.port));
+    expect(r.body).toBe('abcdef');
+    expect(r.chunks).toBe(2);
+    expect(r.lastChunks).toBe(1);
   });
 
   it('keeps repeated headers, lowercases names and trims values', async () => {
@@ -257,6 +272,20 @@ describe('requests', () => {
 });
 
 describe('connections', () => {
+  it('reads and drops the rest of a streamed body when the response comes first and the connection closes', async () => {
+    const server = await scripted((_h, socket) => socket.end('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));
+    const body = new PassThrough();
+    const size = 4 * 1024 * 1024;
+    body.write(Buffer.alloc(size / 2)); // more than the socket takes at once: the pool pauses the body
+    const p = pool(server.port);
+    const r = await send(p, { method: 'POST', headers: ['content-length', String(size)], body: body as unknown as IncomingMessage });
+    expect(r.status).toBe(413);
+    const ended = once(body, 'end');
+    body.end(Buffer.alloc(size / 2));
+    await ended; // drained, not left paused
+    expect(p.connections).toBe(0);
+  });
+
   it('sends again, on a new connection, a request whose reused connection the endpoint had closed', async () => {
     // The endpoint drops the second request on the first connection without answering, as a server does
     // when its keep-alive timeout fires just as a request arrives.
