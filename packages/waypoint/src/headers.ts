@@ -23,6 +23,8 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      const value = raw[i + 1]!;
+      if (value === 'keep-alive' || value === 'close') continue; // nothing named to drop
       tokens ??= new Set();
       for (const t of raw[i + 1]!.split(',')) {
         const name = t.trim().toLowerCase();
@@ -69,22 +71,26 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
   return { headers: out, requestId, forwardedFor };
 }
 
-/** Response headers from upstream as a flat list for writeHead: hop-by-hop removed, `server` replaced. */
-export function downstreamResponseHeaders(
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-  server: string,
-  extra: readonly string[],
-): string[] {
-  const drop = typeof headers.connection === 'string' ? connectionTokens(['connection', headers.connection]) : undefined;
+/**
+ * Response headers from upstream (flat [name, value, …], names lower-case) as a flat list for writeHead:
+ * hop-by-hop removed, `server` replaced.
+ */
+export function downstreamResponseHeaders(headers: readonly string[], server: string, extra: readonly string[]): string[] {
+  const drop = connectionTokens(headers);
   const out: string[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'server' || drop?.has(name)) continue;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, value);
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (HOP_BY_HOP.has(name) || name === 'server' || drop?.has(name)) continue;
+    out.push(name, headers[i + 1]!);
   }
   out.push('server', server, ...extra);
   return out;
+}
+
+/** The first value of header `name` (lower case) in a flat list with lower-case names. */
+export function headerValue(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
 }
 
 /** The peer address as Envoy prints it: IPv4-mapped IPv6 addresses become plain IPv4. */

@@ -4,7 +4,7 @@ import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpH
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
 import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type CorsPolicy, type EndpointPicker, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
-import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from './headers.ts';
+import { downstreamResponseHeaders, headerValue, peerAddress, upstreamRequestHeaders } from './headers.ts';
 import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from './response-flags.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
@@ -430,11 +430,11 @@ export class Proxy {
   }
 
   /** Whether an upstream answer is one the policy retries: a listed status, or a gRPC status in a trailers-only answer. */
-  #retriableAnswer(policy: RetryPolicy, status: number, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  #retriableAnswer(policy: RetryPolicy, status: number, headers: readonly string[]): boolean {
     if (policy.statuses.has(status)) return true;
     if (policy.grpcStatuses.size === 0) return false;
-    const grpc = headers['grpc-status'];
-    return typeof grpc === 'string' && policy.grpcStatuses.has(Number(grpc));
+    const grpc = headerValue(headers, 'grpc-status');
+    return grpc !== undefined && policy.grpcStatuses.has(Number(grpc));
   }
 
   /** Whether a failure before the response headers is one the policy retries. */
@@ -475,7 +475,7 @@ export class Proxy {
   }
 
   /** True when an answer is retried instead of forwarded; a retriable answer with no retry left is forwarded, flagged URX. */
-  #answerRetried(ex: Exchange, status: number, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  #answerRetried(ex: Exchange, status: number, headers: readonly string[]): boolean {
     const plan = ex.upstream!;
     if (!this.#retriableAnswer(plan.retry, status, headers)) {
       if (ex.attempt > 1) this.#deps.stats.counter(`cluster.${plan.clusterName}.upstream_rq_retry_success`).inc();
@@ -489,7 +489,7 @@ export class Proxy {
     return false;
   }
 
-  #responseStart(ex: Exchange, statusCode: number, headers: Readonly<Record<string, string | string[] | undefined>>): void {
+  #responseStart(ex: Exchange, statusCode: number, headers: readonly string[]): void {
     const { res, log } = ex;
     clearTimeout(ex.tryTimer);
     const serviceTime = Math.round(performance.now() - ex.upstreamStart);
@@ -527,8 +527,13 @@ export class Proxy {
         } else if (body) stream.end(body);
         stream.on('response', (h) => {
           if (!current()) return;
-          const out: Record<string, string | string[] | undefined> = {};
-          for (const k in h) if (k.charCodeAt(0) !== 58) out[k] = h[k];
+          const out: string[] = [];
+          for (const k in h) {
+            if (k.charCodeAt(0) === 58) continue; // pseudo-headers
+            const v = h[k];
+            if (Array.isArray(v)) for (const x of v) out.push(k, x);
+            else if (v !== undefined) out.push(k, String(v));
+          }
           const status = Number(h[':status']);
           if (this.#answerRetried(ex, status, out)) return stream.close(http2constants.NGHTTP2_CANCEL);
           this.#responseStart(ex, status, out);

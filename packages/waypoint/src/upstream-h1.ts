@@ -16,7 +16,8 @@ export interface UpstreamController {
   resume(): void;
 }
 
-export type ResponseHeaders = Record<string, string | string[]>;
+/** Flat [name, value, …], names lower-cased, in the order received (repeated names repeated). */
+export type ResponseHeaders = string[];
 
 /** The proxy's side of one upstream request. Events come in this order; an error ends them. */
 export interface UpstreamHandler {
@@ -55,7 +56,59 @@ export interface Http1PoolOptions {
 const MAX_HEAD_BYTES = 64 * 1024;
 const NO_BODY_METHODS_WITH_LENGTH = new Set(['POST', 'PUT', 'PATCH']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Header lines as this client writes them: `name: value` CRLF, names tokens, values field-value characters. */
+const HEADER_LINES = /^(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+: [\t\x20-\x7e\x80-\xff]*\r\n)*$/;
+const REQUEST_TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+/** Control characters other than HT, CR and LF. */
+const CONTROL_CHARS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** tchar (RFC 9110 §5.6.2), by character code. */
+const TOKEN_CHARS = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+
+/** Where the line starting at `pos` ends (its CRLF, or the end of the head); -1 when a bare CR or LF comes first. */
+function lineEnd(text: string, pos: number): number {
+  let eol = text.indexOf('\r\n', pos);
+  if (eol < 0) eol = text.length;
+  const cr = text.indexOf('\r', pos);
+  const lf = text.indexOf('\n', pos);
+  if ((cr >= 0 && cr < eol) || (lf >= 0 && lf < eol)) return -1;
+  return eol;
+}
+
+function countLines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function isOws(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** A Content-Length value: 1 to 15 digits; -1 for anything else. */
+function decimal(s: string): number {
+  if (s.length === 0 || s.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** The status code of `HTTP/1.x NNN[ reason]` in text[0, end), or -1 when the line is not one. */
+function statusLine(text: string, end: number): number {
+  if (end < 12 || !text.startsWith('HTTP/1.', 0) || (text.charCodeAt(7) !== 48 && text.charCodeAt(7) !== 49) || text.charCodeAt(8) !== 32) return -1;
+  if (end > 12 && text.charCodeAt(12) !== 32) return -1;
+  let code = 0;
+  for (let i = 9; i < 12; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    code = code * 10 + d;
+  }
+  return code >= 100 ? code : -1;
+}
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const CHUNKED_HEAD_END = 'transfer-encoding: chunked\r\n\r\n';
 
@@ -225,27 +278,42 @@ class Connection {
     this.pending = undefined;
     if (end > MAX_HEAD_BYTES) return this.#protocolError(ex, 'upstream response headers too large');
     const consumed = offset + end + 4 - before;
-    const lines = buf.toString('latin1', 0, end).split('\r\n');
-    const status = /^HTTP\/1\.([01]) ([1-9][0-9][0-9])(?: [^\r\n]*)?$/.exec(lines[0]!);
-    if (!status) return this.#protocolError(ex, 'malformed upstream status line');
-    const statusCode = Number(status[2]);
-    const headers: ResponseHeaders = {};
+    const text = buf.toString('latin1', 0, end);
+    // No NUL or other control characters; CR and LF are checked line by line below.
+    if (CONTROL_CHARS.test(text)) return this.#protocolError(ex, 'malformed upstream header');
+    let eol = lineEnd(text, 0);
+    const statusCode = eol < 0 ? -1 : statusLine(text, eol);
+    if (statusCode < 0) return this.#protocolError(ex, 'malformed upstream status line');
+    const http10 = text.charCodeAt(7) === 48; /* HTTP/1.0 */
+    const headers: ResponseHeaders = [];
     let contentLength = -1;
     let chunked = false;
     let transferEncoding = false;
     let connection: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) return this.#protocolError(ex, 'malformed upstream header');
-      const name = line.slice(0, colon).toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return this.#protocolError(ex, 'malformed upstream header');
-      const prev = headers[name];
-      headers[name] = prev === undefined ? value : Array.isArray(prev) ? (prev.push(value), prev) : [prev, value];
+    for (let pos = eol + 2; pos < text.length; pos = eol + 2) {
+      eol = lineEnd(text, pos);
+      if (eol < 0) return this.#protocolError(ex, 'malformed upstream header');
+      // The name: token characters up to the colon (a leading space, i.e. obs-fold, is refused).
+      let i = pos;
+      let upper = false;
+      for (; i < eol; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 58 /* ':' */) break;
+        if (c > 127 || TOKEN_CHARS[c] === 0) return this.#protocolError(ex, 'malformed upstream header');
+        if (c >= 65 && c <= 90) upper = true;
+      }
+      if (i === pos || i === eol) return this.#protocolError(ex, 'malformed upstream header');
+      const name = upper ? text.slice(pos, i).toLowerCase() : text.slice(pos, i);
+      let vs = i + 1;
+      let ve = eol;
+      while (vs < ve && isOws(text.charCodeAt(vs))) vs++;
+      while (ve > vs && isOws(text.charCodeAt(ve - 1))) ve--;
+      const value = text.slice(vs, ve);
+      headers.push(name, value);
       if (name === 'content-length') {
-        if (!/^[0-9]{1,15}$/.test(value) || (contentLength >= 0 && contentLength !== Number(value))) return this.#protocolError(ex, 'invalid upstream content-length');
-        contentLength = Number(value);
+        const n = decimal(value);
+        if (n < 0 || (contentLength >= 0 && contentLength !== n)) return this.#protocolError(ex, 'invalid upstream content-length');
+        contentLength = n;
       } else if (name === 'transfer-encoding') {
         transferEncoding = true;
         chunked = value.toLowerCase().endsWith('chunked');
@@ -255,8 +323,7 @@ class Connection {
       if (statusCode === 101) return this.#protocolError(ex, 'unexpected upstream protocol upgrade');
       return consumed; // 1xx interim responses are not forwarded; the final response follows
     }
-    const http10 = status[1] === '0';
-    this.closeAfter = connection ? /(^|,)\s*close\s*(,|$)/.test(connection) : false;
+    this.closeAfter = connection !== undefined && connection !== 'keep-alive' && /(^|,)\s*close\s*(,|$)/.test(connection);
     if (http10 && !(connection && /(^|,)\s*keep-alive\s*(,|$)/.test(connection))) this.closeAfter = true;
     const noBody = ex.request.method === 'HEAD' || statusCode === 204 || statusCode === 304;
     if (transferEncoding) {
@@ -537,14 +604,14 @@ export class Http1Pool {
  */
 export function requestHead(method: string, path: string, headers: readonly string[], authority: string, body: Buffer | IncomingMessage | null): string {
   if (!TOKEN.test(method)) throw upstreamError(`invalid method ${JSON.stringify(method)}`, 'UND_ERR_INVALID_ARG');
-  if (!/^[\x21-\x7e\x80-\xff]+$/.test(path)) throw upstreamError('invalid request path', 'UND_ERR_INVALID_ARG');
-  let head = `${method} ${path} HTTP/1.1\r\n`;
+  if (!REQUEST_TARGET.test(path)) throw upstreamError('invalid request path', 'UND_ERR_INVALID_ARG');
+  let head = '';
   let host = false;
   let length = false;
+  let lines = 0;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     const value = headers[i + 1]!;
-    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) throw upstreamError(`invalid header ${JSON.stringify(name)}`, 'UND_ERR_INVALID_ARG');
     if (name.length === 4 && name.toLowerCase() === 'host') host = true;
     else if (name.length === 14 && name.toLowerCase() === 'content-length') {
       if (Buffer.isBuffer(body)) continue; // the buffered body's own length is declared below
@@ -552,8 +619,13 @@ export function requestHead(method: string, path: string, headers: readonly stri
       length = true;
     }
     head += `${name}: ${value}\r\n`;
+    lines++;
   }
-  if (!host) head = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n${head.slice(head.indexOf('\r\n') + 2)}`;
+  // One check for every name and value at once: each line a token, a colon and field-value characters,
+  // and exactly one line per header (a CR or LF inside a value would have made more).
+  if (!HEADER_LINES.test(head) || countLines(head) !== lines) throw upstreamError(`invalid header in ${JSON.stringify(head.slice(0, 200))}`, 'UND_ERR_INVALID_ARG');
+  if (!host) head = `host: ${authority}\r\n${head}`;
+  head = `${method} ${path} HTTP/1.1\r\n${head}`;
   if (Buffer.isBuffer(body)) head += `content-length: ${body.length}\r\n`;
   else if (body === null && NO_BODY_METHODS_WITH_LENGTH.has(method)) head += 'content-length: 0\r\n';
   else if (body !== null && !length) return `${head}${CHUNKED_HEAD_END}`; // streamed without a declared length

@@ -38,7 +38,7 @@ describe('upstream request headers', () => {
 describe('downstream response headers', () => {
   it('drops hop-by-hop headers, replaces server, keeps repeated set-cookie', () => {
     const out = downstreamResponseHeaders(
-      { 'content-type': 'text/plain', connection: 'close, x-hop', 'x-hop': '1', 'transfer-encoding': 'chunked', server: 'nginx', 'set-cookie': ['a=1', 'b=2'] },
+      ['content-type', 'text/plain', 'connection', 'close, x-hop', 'x-hop', '1', 'transfer-encoding', 'chunked', 'server', 'nginx', 'set-cookie', 'a=1', 'set-cookie', 'b=2'],
       'istio-envoy',
       ['x-envoy-upstream-service-time', '3'],
     );

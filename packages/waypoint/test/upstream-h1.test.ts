@@ -169,7 +169,7 @@ describe('response framing', () => {
   it('keeps repeated headers, lowercases names and trims values', async () => {
     const server = await scripted((_h, socket) => socket.write('HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie:  b=2 \r\nX-One:v\r\ncontent-length: 0\r\n\r\n'));
     const r = await send(pool(server.port));
-    expect(r.headers).toEqual({ 'set-cookie': ['a=1', 'b=2'], 'x-one': 'v', 'content-length': '0' });
+    expect(r.headers).toEqual(['set-cookie', 'a=1', 'set-cookie', 'b=2', 'x-one', 'v', 'content-length', '0']);
   });
 });
 
@@ -178,6 +178,11 @@ describe('malformed responses fail the request (503 UPE upstream) and close the 
     ['a status line that is not HTTP/1.x', 'HTTP/2 200\r\n\r\n'],
     ['a garbage status line', 'hello\r\n\r\n'],
     ['a header without a colon', 'HTTP/1.1 200 OK\r\nbroken\r\ncontent-length: 0\r\n\r\n'],
+    ['a bare LF inside a header value', 'HTTP/1.1 200 OK\r\nx-a: 1\nx-b: 2\r\ncontent-length: 0\r\n\r\n'],
+    ['a bare CR inside a header value', 'HTTP/1.1 200 OK\r\nx-a: 1\rx-b: 2\r\ncontent-length: 0\r\n\r\n'],
+    ['a NUL in a header value', 'HTTP/1.1 200 OK\r\nx-a: 1\u0000\r\ncontent-length: 0\r\n\r\n'],
+    ['a status code below 100', 'HTTP/1.1 099 Odd\r\ncontent-length: 0\r\n\r\n'],
+    ['a status line with no space after the code', 'HTTP/1.1 200OK\r\ncontent-length: 0\r\n\r\n'],
     ['a folded header', 'HTTP/1.1 200 OK\r\nx-a: 1\r\n folded\r\ncontent-length: 0\r\n\r\n'],
     ['a space before the colon', 'HTTP/1.1 200 OK\r\nx-a : 1\r\ncontent-length: 0\r\n\r\n'],
     ['conflicting content-lengths', 'HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab'],
