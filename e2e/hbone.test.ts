@@ -416,6 +416,16 @@ describe('outbound: re-originating HBONE to an independent destination ztunnel (
     expect(ztunnelLog).toContain('"authority": "127.0.0.51:8080"');
   });
 
+  it('carries a request body through the tunnel intact, with its length', async () => {
+    const payload = 'päyload '.repeat(1000);
+    const r = await send(`${outbound.base}/upload`, { method: 'POST', headers: { host: 'zt', 'content-type': 'text/plain' }, body: payload });
+    expect(r.status, `${r.body}\n${outbound.stdout.slice(-600)}\n${ztunnelLog.slice(-600)}`).toBe(200);
+    const seen = json(r) as unknown as { request_line: string; headers: Record<string, string>; body: string };
+    expect(seen.request_line).toBe('POST /upload HTTP/1.1');
+    expect(seen.headers['content-length']).toBe(String(Buffer.byteLength(payload)));
+    expect(Buffer.from(seen.body, 'latin1').toString('utf8')).toBe(payload);
+  });
+
   it('reuses the tunnel for the next requests (keep-alive inside HBONE)', async () => {
     const before = (ztunnelLog.match(/"event": "connect"/g) ?? []).length;
     for (let i = 0; i < 5; i++) expect((await send(`${outbound.base}/again`, { headers: { host: 'zt' } })).status).toBe(200);

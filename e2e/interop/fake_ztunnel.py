@@ -87,18 +87,26 @@ def main():
                         continue
                     st["buf"] += ev.data
                     while b"\r\n\r\n" in st["buf"]:
-                        head, st["buf"] = st["buf"].split(b"\r\n\r\n", 1)
+                        head, rest = st["buf"].split(b"\r\n\r\n", 1)
                         lines = head.decode("latin1").split("\r\n")
+                        fields = dict(l.split(": ", 1) for l in lines[1:] if ": " in l)
+                        length = int(next((v for k, v in fields.items() if k.lower() == "content-length"), "0"))
+                        if len(rest) < length:
+                            break  # the rest of the request body is still on its way
+                        request_body, st["buf"] = rest[:length], rest[length:]
                         body = json.dumps({
                             "ztunnel": True,
                             "authority": st["authority"],
                             "peer": san,
                             "connect_headers": {k: v for k, v in st["headers"].items() if not k.startswith(":")},
                             "request_line": lines[0],
-                            "headers": dict(l.split(": ", 1) for l in lines[1:] if ": " in l),
+                            "headers": fields,
+                            "body": request_body.decode("latin1"),
                         }).encode()
                         resp = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-                        c.send_data(ev.stream_id, resp)
+                        size = c.max_outbound_frame_size
+                        for i in range(0, len(resp), size):
+                            c.send_data(ev.stream_id, resp[i:i + size])
                 elif isinstance(ev, h2.events.StreamEnded):
                     try:
                         c.end_stream(ev.stream_id)

@@ -57,7 +57,7 @@ export class HboneClient {
     return new Promise((resolve, reject) => {
       let settled = false;
       const stream = pooled.session.request({ ':method': 'CONNECT', ':authority': options.authority, ...options.headers }, { endStream: false });
-      const timer = setTimeout(() => fail(Object.assign(new Error(`HBONE CONNECT ${options.authority} timed out`), { code: 'UND_ERR_CONNECT_TIMEOUT' })), HBONE.connectTimeoutMs);
+      const timer = setTimeout(() => fail(Object.assign(new Error(`HBONE CONNECT ${options.authority} timed out`), { code: 'UPSTREAM_CONNECT_TIMEOUT' })), HBONE.connectTimeoutMs);
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;

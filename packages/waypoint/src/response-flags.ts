@@ -8,7 +8,7 @@ export interface UpstreamFailure {
 }
 
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRINUSE']);
-const TERMINATIONS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+const TERMINATIONS = new Set(['UPSTREAM_CLOSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_POOL_CLOSED', 'UPSTREAM_POOL_DESTROYED']);
 
 /** TLS failures while reaching an HBONE peer (bad or unexpected certificate), and a refused CONNECT. */
 const TLS_OR_TUNNEL_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HBONE_CONNECT_REFUSED$)/;
@@ -16,8 +16,8 @@ const TLS_OR_TUNNEL_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|
 export function classifyUpstreamError(err: Error): UpstreamFailure {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (CONNECT_FAILURES.has(code) || TLS_OR_TUNNEL_FAILURE.test(code)) return failure('UF', 'connection failure');
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return failure('UF', 'connection timeout');
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, flag: 'UT', reason: 'timeout', details: 'response_timeout' };
+  if (code === 'UPSTREAM_CONNECT_TIMEOUT') return failure('UF', 'connection timeout');
+  if (code === 'UPSTREAM_HEADERS_TIMEOUT') return { status: 504, flag: 'UT', reason: 'timeout', details: 'response_timeout' };
   if (TERMINATIONS.has(code)) return failure('UC', 'connection termination');
   if (code === 'HTTP2_REFUSED_STREAM') return failure('UR', 'remote refused stream reset');
   return failure('UPE', 'protocol error');

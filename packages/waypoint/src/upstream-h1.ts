@@ -48,7 +48,7 @@ export interface Http1PoolOptions {
   open: () => Promise<Duplex>;
   /** Idle connections are closed after this long (Envoy's upstream idle timeout is 1 h; 60 s is kinder to backends). */
   keepAliveMs: number;
-  /** A request whose response makes no progress for this long fails (Envoy's stream idle timeout, 5 min). */
+  /** A request whose response makes no progress for this long fails; 0 for never. */
   idleRequestMs: number;
 }
 
@@ -64,6 +64,22 @@ const CONTROL_CHARS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 /** tchar (RFC 9110 §5.6.2), by character code. */
 const TOKEN_CHARS = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
+const CHUNKED_HEAD_END = 'transfer-encoding: chunked\r\n\r\n';
+
+function upstreamError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Response body framing. */
+const LENGTH = 0;
+const CHUNKED = 1;
+const UNTIL_CLOSE = 2;
+/** Where a chunked body is: a size line, chunk data, the CRLF after data, trailer lines. */
+const CHUNK_SIZE = 0;
+const CHUNK_DATA = 1;
+const CHUNK_DATA_END = 2;
+const CHUNK_TRAILERS = 3;
 
 /** Where the line starting at `pos` ends (its CRLF, or the end of the head); -1 when a bare CR or LF comes first. */
 function lineEnd(text: string, pos: number): number {
@@ -109,26 +125,9 @@ function statusLine(text: string, end: number): number {
   }
   return code >= 100 ? code : -1;
 }
-const CRLF_CRLF = Buffer.from('\r\n\r\n');
-const CHUNKED_HEAD_END = 'transfer-encoding: chunked\r\n\r\n';
-
-function upstreamError(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
-/** Response body framing. */
-const LENGTH = 0;
-const CHUNKED = 1;
-const UNTIL_CLOSE = 2;
-/** Where a chunked body is: a size line, chunk data, the CRLF after data, trailer lines. */
-const CHUNK_SIZE = 0;
-const CHUNK_DATA = 1;
-const CHUNK_DATA_END = 2;
-const CHUNK_TRAILERS = 3;
 
 /** One exchange on a connection: the request being sent and the response being read. */
 class Exchange implements UpstreamController {
-  readonly pool: Http1Pool;
   readonly request: UpstreamRequest;
   readonly handler: UpstreamHandler;
   conn: Connection | undefined;
@@ -141,8 +140,7 @@ class Exchange implements UpstreamController {
   /** Sent once already on a reused connection that turned out closed. */
   resent = false;
 
-  constructor(pool: Http1Pool, request: UpstreamRequest, handler: UpstreamHandler) {
-    this.pool = pool;
+  constructor(request: UpstreamRequest, handler: UpstreamHandler) {
     this.request = request;
     this.handler = handler;
   }
@@ -237,7 +235,7 @@ class Connection {
       this.pool.start(ex, true);
       return;
     }
-    const reason = err ?? upstreamError(ex.responded ? 'upstream closed the connection mid-response' : 'upstream closed the connection', 'UND_ERR_SOCKET');
+    const reason = err ?? upstreamError(ex.responded ? 'upstream closed the connection mid-response' : 'upstream closed the connection', 'UPSTREAM_CLOSED');
     ex.fail(reason);
   }
 
@@ -409,7 +407,7 @@ class Connection {
   }
 
   #protocolError(ex: Exchange, message: string): number {
-    ex.fail(upstreamError(message, 'UND_ERR_RESPONSE'));
+    ex.fail(upstreamError(message, 'UPSTREAM_PROTOCOL_ERROR'));
     this.destroy();
     return -1;
   }
@@ -430,6 +428,7 @@ export class Http1Pool {
   readonly #idle: Connection[] = [];
   readonly #all = new Set<Connection>();
   #closing = false;
+  #destroyed = false;
   /** A coarse clock (ms), advanced by `sweep`; connection activity is stamped with it. */
   clock = Date.now();
 
@@ -447,10 +446,10 @@ export class Http1Pool {
   }
 
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
-    const ex = new Exchange(this, request, handler);
+    const ex = new Exchange(request, handler);
     handler.onRequestStart?.(ex);
     if (ex.finished) return;
-    if (this.#closing) return ex.fail(upstreamError('connection pool closed', 'UND_ERR_CLOSED'));
+    if (this.#closing) return ex.fail(upstreamError('connection pool closed', 'UPSTREAM_POOL_CLOSED'));
     this.start(ex, false);
   }
 
@@ -463,12 +462,12 @@ export class Http1Pool {
       (socket) => {
         const c = new Connection(this, socket);
         this.#all.add(c);
-        if (ex.finished || this.#closing) {
-          // The request was given up while connecting: keep the connection for the next one.
-          if (ex.finished && !this.#closing) this.release(c);
-          else c.destroy();
-          return;
+        if (this.#destroyed) {
+          c.destroy();
+          return ex.fail(upstreamError('connection pool destroyed', 'UPSTREAM_POOL_DESTROYED'));
         }
+        // A request given up while connecting leaves the connection for the next one (closed if the pool is closing).
+        if (ex.finished) return this.release(c);
         this.#send(c, ex);
       },
       (err: Error) => ex.fail(err),
@@ -546,7 +545,7 @@ export class Http1Pool {
     };
     const onAborted = () => {
       cleanup();
-      ex.abort(upstreamError('downstream closed before the request body was complete', 'UND_ERR_ABORTED'));
+      ex.abort(upstreamError('downstream closed before the request body was complete', 'DOWNSTREAM_ABORTED'));
     };
     const cleanup = () => {
       body.off('data', onData);
@@ -576,8 +575,8 @@ export class Http1Pool {
     for (const c of [...this.#all]) {
       const ex = c.exchange;
       if (!ex && now - c.lastActive >= this.#options.keepAliveMs) c.destroy();
-      else if (ex && !ex.paused && now - c.lastActive >= this.#options.idleRequestMs) {
-        ex.abort(upstreamError('upstream request idle timeout', ex.started ? 'UND_ERR_BODY_TIMEOUT' : 'UND_ERR_HEADERS_TIMEOUT'));
+      else if (ex && !ex.paused && this.#options.idleRequestMs > 0 && now - c.lastActive >= this.#options.idleRequestMs) {
+        ex.abort(upstreamError('upstream request idle timeout', ex.started ? 'UPSTREAM_BODY_TIMEOUT' : 'UPSTREAM_HEADERS_TIMEOUT'));
       }
     }
   }
@@ -590,8 +589,9 @@ export class Http1Pool {
 
   destroy(): void {
     this.#closing = true;
+    this.#destroyed = true;
     for (const c of [...this.#all]) {
-      c.exchange?.abort(upstreamError('connection pool destroyed', 'UND_ERR_DESTROYED'));
+      c.exchange?.abort(upstreamError('connection pool destroyed', 'UPSTREAM_POOL_DESTROYED'));
       c.destroy();
     }
   }
@@ -603,8 +603,8 @@ export class Http1Pool {
  * declare zero, as Node's and undici's clients do.
  */
 export function requestHead(method: string, path: string, headers: readonly string[], authority: string, body: Buffer | IncomingMessage | null): string {
-  if (!TOKEN.test(method)) throw upstreamError(`invalid method ${JSON.stringify(method)}`, 'UND_ERR_INVALID_ARG');
-  if (!REQUEST_TARGET.test(path)) throw upstreamError('invalid request path', 'UND_ERR_INVALID_ARG');
+  if (!TOKEN.test(method)) throw upstreamError(`invalid method ${JSON.stringify(method)}`, 'INVALID_UPSTREAM_REQUEST');
+  if (!REQUEST_TARGET.test(path)) throw upstreamError('invalid request path', 'INVALID_UPSTREAM_REQUEST');
   let head = '';
   let host = false;
   let length = false;
@@ -623,7 +623,7 @@ export function requestHead(method: string, path: string, headers: readonly stri
   }
   // One check for every name and value at once: each line a token, a colon and field-value characters,
   // and exactly one line per header (a CR or LF inside a value would have made more).
-  if (!HEADER_LINES.test(head) || countLines(head) !== lines) throw upstreamError(`invalid header in ${JSON.stringify(head.slice(0, 200))}`, 'UND_ERR_INVALID_ARG');
+  if (!HEADER_LINES.test(head) || countLines(head) !== lines) throw upstreamError(`invalid header in ${JSON.stringify(head.slice(0, 200))}`, 'INVALID_UPSTREAM_REQUEST');
   if (!host) head = `host: ${authority}\r\n${head}`;
   head = `${method} ${path} HTTP/1.1\r\n${head}`;
   if (Buffer.isBuffer(body)) head += `content-length: ${body.length}\r\n`;

@@ -8,7 +8,7 @@ export interface UpstreamPoolOptions {
   trustDomain?: string | undefined;
   /** Idle upstream connections close after this long. */
   keepAliveMs?: number;
-  /** A request whose upstream makes no progress for this long fails (Envoy's stream idle timeout: 5 minutes). */
+  /** A request whose upstream makes no progress for this long fails; 0 (the default) never, as Istio sets Envoy's stream idle timeout to 0. */
   idleRequestMs?: number;
 }
 
@@ -54,7 +54,7 @@ export class UpstreamPools {
         authority: endpointKey(endpoint.address, endpoint.port),
         open: () => transport.open(endpoint),
         keepAliveMs: this.#options.keepAliveMs ?? 60_000,
-        idleRequestMs: this.#options.idleRequestMs ?? 300_000,
+        idleRequestMs: this.#options.idleRequestMs ?? 0,
       });
       this.#pools.set(key, pool);
     }

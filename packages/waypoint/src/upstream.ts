@@ -23,7 +23,7 @@ export function plainTransport(connectTimeoutMs: number): UpstreamTransport {
     open: (ep) =>
       new Promise((resolve, reject) => {
         const socket = netConnect({ host: ep.address, port: ep.port, noDelay: true });
-        const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect to ${ep.address}:${ep.port} timed out`), { code: 'UND_ERR_CONNECT_TIMEOUT' })), connectTimeoutMs);
+        const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect to ${ep.address}:${ep.port} timed out`), { code: 'UPSTREAM_CONNECT_TIMEOUT' })), connectTimeoutMs);
         socket.once('connect', () => (clearTimeout(timer), resolve(socket)));
         socket.once('error', (e) => (clearTimeout(timer), reject(e)));
       }),

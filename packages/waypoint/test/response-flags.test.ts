@@ -8,10 +8,10 @@ it.each([
   ['ERR_TLS_CERT_ALTNAME_INVALID', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'],
   ['CERT_HAS_EXPIRED', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'],
   ['HBONE_CONNECT_REFUSED', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection failure'],
-  ['UND_ERR_CONNECT_TIMEOUT', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout'],
-  ['UND_ERR_SOCKET', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
+  ['UPSTREAM_CONNECT_TIMEOUT', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout'],
+  ['UPSTREAM_CLOSED', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
   ['ECONNRESET', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
-  ['UND_ERR_HEADERS_TIMEOUT', 504, 'UT', 'upstream request timeout'],
+  ['UPSTREAM_HEADERS_TIMEOUT', 504, 'UT', 'upstream request timeout'],
   ['HPE_INVALID_CONSTANT', 503, 'UPE', 'upstream connect error or disconnect/reset before headers. reset reason: protocol error'],
   ['HTTP2_REFUSED_STREAM', 503, 'UR', 'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset'],
 ])('%s → %i %s', (code, status, flag, body) => {

@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
@@ -197,7 +198,7 @@ describe('malformed responses fail the request (503 UPE upstream) and close the 
       const server = await scripted((_h, socket) => socket.write(response));
       const p = pool(server.port);
       const r = await send(p);
-      expect(r.error?.code).toBe('UND_ERR_RESPONSE');
+      expect(r.error?.code).toBe('UPSTREAM_PROTOCOL_ERROR');
       expect(p.connections).toBe(0);
     });
   }
@@ -235,7 +236,7 @@ describe('requests', () => {
   ])('refuses %s instead of sending it', async (_name, headers) => {
     const server = await scripted((_h, socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
     const r = await send(pool(server.port), { headers });
-    expect(r.error?.code).toBe('UND_ERR_INVALID_ARG');
+    expect(r.error?.code).toBe('INVALID_UPSTREAM_REQUEST');
     expect(server.heads).toEqual([]);
   });
 
@@ -276,6 +277,60 @@ describe('requests', () => {
   });
 });
 
+describe('over an HTTP/2 CONNECT stream (an HBONE tunnel)', () => {
+  it('sends heads, buffered and streamed bodies intact, and reuses the stream', async () => {
+    // The HTTP/2 server plays the destination: each CONNECT stream is an HTTP/1.1 connection it answers.
+    const received: string[] = [];
+    const h2 = createH2Server();
+    h2.on('stream', (stream) => {
+      stream.respond({ ':status': 200 });
+      let buf = Buffer.alloc(0);
+      stream.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        for (;;) {
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = buf.toString('latin1', 0, end);
+          const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          if (buf.length < end + 4 + length) return;
+          received.push(buf.toString('latin1', 0, end + 4 + length));
+          buf = buf.subarray(end + 4 + length);
+          stream.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        }
+      });
+    });
+    servers.push(h2 as unknown as Server);
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    const session = h2connect(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+    let tunnels = 0;
+    const p = pool(0, {
+      authority: '10.0.0.1:8080',
+      open: async () => {
+        tunnels++;
+        const stream = session.request({ ':method': 'CONNECT', ':authority': '10.0.0.1:8080' });
+        await once(stream, 'response');
+        return stream;
+      },
+    });
+    try {
+      expect((await send(p, { method: 'GET', path: '/a', headers: ['x-a', 'ü'] })).body).toBe('ok'); // obs-text: one latin1 byte
+      expect((await send(p, { method: 'POST', path: '/b', headers: ['content-type', 'text/plain'], body: Buffer.from('bödy', 'utf8') })).body).toBe('ok');
+      const streamed = new PassThrough();
+      const pending = send(p, { method: 'PUT', path: '/c', headers: ['content-length', '5'], body: streamed as unknown as IncomingMessage });
+      streamed.end('12345');
+      expect((await pending).body).toBe('ok');
+      expect(tunnels).toBe(1);
+      expect(received).toEqual([
+        'GET /a HTTP/1.1\r\nhost: 10.0.0.1:8080\r\nx-a: ü\r\n\r\n',
+        `POST /b HTTP/1.1\r\nhost: 10.0.0.1:8080\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\n${Buffer.from('bödy', 'utf8').toString('latin1')}`,
+        'PUT /c HTTP/1.1\r\nhost: 10.0.0.1:8080\r\ncontent-length: 5\r\n\r\n12345',
+      ]);
+    } finally {
+      session.close();
+    }
+  });
+});
+
 describe('connections', () => {
   it('reads and drops the rest of a streamed body when the response comes first and the connection closes', async () => {
     const server = await scripted((_h, socket) => socket.end('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));
@@ -303,10 +358,10 @@ describe('connections', () => {
     expect(server.connections()).toBe(2);
   });
 
-  it('fails a request on a new connection that closes before answering (UND_ERR_SOCKET), without sending it twice', async () => {
+  it('fails a request on a new connection that closes before answering (UPSTREAM_CLOSED), without sending it twice', async () => {
     const server = await scripted((_h, socket) => socket.destroy());
     const r = await send(pool(server.port));
-    expect(r.error?.code).toMatch(/UND_ERR_SOCKET|ECONNRESET/);
+    expect(r.error?.code).toMatch(/UPSTREAM_CLOSED|ECONNRESET/);
     expect(server.heads.length).toBe(1);
   });
 
@@ -315,7 +370,7 @@ describe('connections', () => {
     const r = await send(pool(server.port));
     expect(r.status).toBe(200);
     expect(r.body).toBe('only this');
-    expect(r.error?.code).toBe('UND_ERR_SOCKET');
+    expect(r.error?.code).toBe('UPSTREAM_CLOSED');
   });
 
   it('reports a refused connection with its errno code', async () => {
@@ -371,7 +426,41 @@ describe('connections', () => {
     const stalled = send(p); // the server never answers this one
     await new Promise((r) => setTimeout(r, 50));
     p.sweep(Date.now() + 8000);
-    expect((await stalled).error?.code).toBe('UND_ERR_HEADERS_TIMEOUT');
+    expect((await stalled).error?.code).toBe('UPSTREAM_HEADERS_TIMEOUT');
+  });
+
+  it('never fails a stalled request when the idle timeout is 0, as Istio configures Envoy', async () => {
+    const server = await scripted(() => {}); // never answers
+    const p = pool(server.port, { idleRequestMs: 0 });
+    let settled = false;
+    void send(p).then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 50));
+    p.sweep(Date.now() + 10 * 24 * 3600 * 1000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    expect(p.connections).toBe(1);
+  });
+
+  it('sends a request that was waiting for its connection when the pool closed, and fails it when the pool is destroyed', async () => {
+    const server = await scripted((_h, socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx'));
+    const slowOpen = (port: number) => () =>
+      new Promise<Socket>((resolve, reject) =>
+        setTimeout(() => {
+          const s = connect({ host: '127.0.0.1', port });
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        }, 30),
+      );
+    const closing = pool(server.port, { open: slowOpen(server.port) });
+    const waiting = send(closing);
+    closing.close();
+    expect((await waiting).body).toBe('x');
+    const destroyed = pool(server.port, { open: slowOpen(server.port) });
+    const failing = send(destroyed);
+    destroyed.destroy();
+    expect((await failing).error?.code).toBe('UPSTREAM_POOL_DESTROYED');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(destroyed.connections).toBe(0);
   });
 
   it('fails new requests once closed, and lets the one in flight finish', async () => {
@@ -380,7 +469,7 @@ describe('connections', () => {
     const inFlight = send(p);
     await new Promise((r) => setTimeout(r, 10));
     p.close();
-    expect((await send(p)).error?.code).toBe('UND_ERR_CLOSED');
+    expect((await send(p)).error?.code).toBe('UPSTREAM_POOL_CLOSED');
     expect((await inFlight).body).toBe('x');
     expect(p.connections).toBe(0);
   });
