@@ -8,6 +8,8 @@ let dir: ConfigDir;
 let wp: WaypointProcess;
 let closedPort: number;
 let hangup: Server;
+let garbage: Server;
+let smuggler: Server;
 
 beforeAll(async () => {
   ok = await startBackend('ok');
@@ -31,6 +33,12 @@ beforeAll(async () => {
   // Accepts the connection and closes it without answering.
   hangup = createServer((s) => s.destroy());
   await new Promise<void>((r) => hangup.listen(0, '127.0.0.1', r));
+  // Answers every request with bytes that are not HTTP.
+  garbage = createServer((s) => s.once('data', () => s.end('SSH-2.0-OpenSSH_9.2\r\n\r\n')));
+  await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
+  // Answers with a header value that carries a bare LF: an attempt to inject a header into the response.
+  smuggler = createServer((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nx-a: 1\nset-cookie: stolen=1\r\ncontent-length: 2\r\n\r\nok')));
+  await new Promise<void>((r) => smuggler.listen(0, '127.0.0.1', r));
   // A port nobody listens on: bind, read the port, close.
   closedPort = await unusedPort();
 
@@ -45,6 +53,8 @@ beforeAll(async () => {
       serviceYaml('midway', [{ port: midway.port }]),
       serviceYaml('slow', [{ port: slowStream.port }]),
       serviceYaml('hangup', [{ port: (hangup.address() as { port: number }).port }]),
+      serviceYaml('garbage', [{ port: (garbage.address() as { port: number }).port }]),
+      serviceYaml('smuggler', [{ port: (smuggler.address() as { port: number }).port }]),
       serviceYaml('timed', [{ port: slowHeaders.port }]),
       meshRoute('timed', 'timed', '[{ matches: [{ path: { type: PathPrefix, value: /fast } }], timeouts: { request: 5s }, backendRefs: [{ name: ok, port: 80 }] }, { timeouts: { request: 300ms }, backendRefs: [{ name: timed, port: 80 }] }]'),
     ].join('\n'),
@@ -56,6 +66,8 @@ afterAll(async () => {
   await wp?.stop();
   await Promise.all([ok?.close(), midway?.close(), slowStream?.close(), slowHeaders?.close()]);
   hangup?.close();
+  garbage?.close();
+  smuggler?.close();
   dir?.remove();
 });
 
@@ -82,6 +94,16 @@ describe("Envoy's local replies", () => {
     expect(r.status).toBe(503);
     expect(r.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: connection termination');
     expect((await logOf('/uc')).response_flags).toBe('UC');
+  });
+
+  it('503 protocol error (UPE) when the backend answers something that is not HTTP/1.1, and keeps serving', async () => {
+    for (const host of ['garbage', 'smuggler']) {
+      const r = await send(`${wp.base}/upe-${host}`, { headers: { host } });
+      expect([r.status, r.body]).toEqual([503, 'upstream connect error or disconnect/reset before headers. reset reason: protocol error']);
+      expect(r.headers['set-cookie']).toBeUndefined();
+      expect(await logOf(`/upe-${host}`)).toMatchObject({ response_flags: 'UPE', upstream_transport_failure_reason: 'UPSTREAM_PROTOCOL_ERROR' });
+    }
+    expect(json(await send(`${wp.base}/`, { headers: { host: 'ok' } })).backend).toBe('ok');
   });
 
   it('resets the client connection when the backend dies mid-response, and keeps serving', async () => {
