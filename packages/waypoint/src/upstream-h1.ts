@@ -55,6 +55,8 @@ export interface Http1PoolOptions {
 /** Responses with heads larger than this are refused (Envoy's default header limit is 60 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
 const NO_BODY_METHODS_WITH_LENGTH = new Set(['POST', 'PUT', 'PATCH']);
+/** Methods a client may send again after a connection failure (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Header lines as this client writes them: `name: value` CRLF, names tokens, values field-value characters. */
 const HEADER_LINES = /^(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+: [\t\x20-\x7e\x80-\xff]*\r\n)*$/;
@@ -228,8 +230,9 @@ class Connection {
     }
     if (!ex || ex.finished) return;
     this.exchange = undefined;
-    if (!ex.responded && this.served > 0 && !ex.resent && !(ex.request.body && !Buffer.isBuffer(ex.request.body))) {
-      // A reused connection the endpoint had closed: the request never reached it, so send it again.
+    if (!ex.responded && this.served > 0 && !ex.resent && IDEMPOTENT.has(ex.request.method) && !(ex.request.body && !Buffer.isBuffer(ex.request.body))) {
+      // A reused connection the endpoint had closed, most likely before the request reached it: an
+      // idempotent request (RFC 9110 §9.2.2) whose body was not streamed is sent again on a new one.
       ex.resent = true;
       ex.conn = undefined;
       this.pool.start(ex, true);

@@ -358,6 +358,15 @@ describe('connections', () => {
     expect(server.connections()).toBe(2);
   });
 
+  it('does not send a POST again when its reused connection closes: the endpoint may have acted on it', async () => {
+    const server = await scripted((_h, socket, i) => (i === 1 ? socket.destroy() : socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')));
+    const p = pool(server.port);
+    expect((await send(p)).body).toBe('ok');
+    const r = await send(p, { method: 'POST', body: Buffer.from('order') });
+    expect(r.error?.code).toMatch(/UPSTREAM_CLOSED|ECONNRESET/);
+    expect(server.heads.filter((h) => h.startsWith('POST'))).toHaveLength(1);
+  });
+
   it('fails a request on a new connection that closes before answering (UPSTREAM_CLOSED), without sending it twice', async () => {
     const server = await scripted((_h, socket) => socket.destroy());
     const r = await send(pool(server.port));
