@@ -45,6 +45,8 @@ export function buildIsStale(): boolean {
 if (import.meta.main) build();
 
 function build(): void {
+  // Without a stamp bin/waypoint runs the sources, so an interrupted build is never run half-written.
+  rmSync(STAMP, { force: true });
   let count = 0;
   for (const pkg of PACKAGES) {
     const src = join(ROOT, 'packages', pkg, 'src');
