@@ -20,7 +20,7 @@ class MemorySocket extends Duplex {
 }
 
 const socket = new MemorySocket();
-const pool = new Http1Pool({ authority: '127.0.0.1:8080', open: async () => socket, keepAliveMs: 60_000, idleRequestMs: 0 });
+const pool = new Http1Pool({ authority: '127.0.0.1:8080', open: async () => socket, keepAliveMs: 60_000 });
 const response = Buffer.from(
   'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 30 Nov 2026 08:00:00 GMT\r\nContent-Type: application/octet-stream\r\nContent-Length: 1024\r\nConnection: keep-alive\r\n\r\n' +
     'x'.repeat(1024),

@@ -17,7 +17,6 @@ export function classifyUpstreamError(err: Error): UpstreamFailure {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (CONNECT_FAILURES.has(code) || TLS_OR_TUNNEL_FAILURE.test(code)) return failure('UF', 'connection failure');
   if (code === 'UPSTREAM_CONNECT_TIMEOUT') return failure('UF', 'connection timeout');
-  if (code === 'UPSTREAM_HEADERS_TIMEOUT') return { status: 504, flag: 'UT', reason: 'timeout', details: 'response_timeout' };
   if (TERMINATIONS.has(code)) return failure('UC', 'connection termination');
   if (code === 'HTTP2_REFUSED_STREAM') return failure('UR', 'remote refused stream reset');
   return failure('UPE', 'protocol error');
@@ -29,6 +28,5 @@ function failure(flag: string, reason: string): UpstreamFailure {
 
 /** Envoy's local-reply body for a failure; after retries it names the latest try's reason. */
 export function upstreamFailureBody(f: UpstreamFailure, retried = false): string {
-  if (f.status === 504) return 'upstream request timeout';
   return `upstream connect error or disconnect/reset before headers. ${retried ? 'retried and the latest reset reason' : 'reset reason'}: ${f.reason}`;
 }

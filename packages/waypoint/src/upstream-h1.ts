@@ -48,8 +48,6 @@ export interface Http1PoolOptions {
   open: () => Promise<Duplex>;
   /** Idle connections are closed after this long (Envoy's upstream idle timeout is 1 h; 60 s is kinder to backends). */
   keepAliveMs: number;
-  /** A request whose response makes no progress for this long fails; 0 for never. */
-  idleRequestMs: number;
 }
 
 /** Responses with heads larger than this are refused (Envoy's default header limit is 60 KiB). */
@@ -136,7 +134,6 @@ class Exchange implements UpstreamController {
   /** Response bytes have arrived (so a failure is no longer a stale keep-alive connection's). */
   responded = false;
   requestSent = false;
-  started = false;
   finished = false;
   paused = false;
   /** Sent once already on a reused connection that turned out closed. */
@@ -180,7 +177,8 @@ class Connection {
   readonly pool: Http1Pool;
   exchange: Exchange | undefined;
   served = 0;
-  lastActive = 0;
+  /** When it last went back to the pool (by the pool's clock). */
+  idleSince = 0;
   closed = false;
   /** Head bytes received so far, while the head is incomplete. */
   pending: Buffer | undefined;
@@ -243,7 +241,6 @@ class Connection {
   }
 
   #onData(chunk: Buffer): void {
-    this.lastActive = this.pool.clock;
     const ex = this.exchange;
     if (!ex) {
       // Bytes with no request outstanding: the endpoint is not speaking HTTP/1.1 as expected.
@@ -339,7 +336,6 @@ class Connection {
     } else {
       this.framing = UNTIL_CLOSE;
     }
-    ex.started = true;
     ex.handler.onResponseStart(ex, statusCode, headers);
     if (ex.finished || this.exchange !== ex) return -1;
     if (noBody || (this.framing === LENGTH && this.remaining === 0)) {
@@ -432,7 +428,7 @@ export class Http1Pool {
   readonly #all = new Set<Connection>();
   #closing = false;
   #destroyed = false;
-  /** A coarse clock (ms), advanced by `sweep`; connection activity is stamped with it. */
+  /** A coarse clock (ms), advanced by `sweep`; a connection going idle is stamped with it. */
   clock = Date.now();
 
   constructor(options: Http1PoolOptions) {
@@ -481,7 +477,7 @@ export class Http1Pool {
   release(conn: Connection): void {
     if (conn.closed) return;
     if (this.#closing) return conn.destroy();
-    conn.lastActive = this.clock;
+    conn.idleSince = this.clock;
     if (conn.socket.isPaused()) conn.socket.resume(); // an idle connection must still see the endpoint close it
     this.#idle.push(conn);
   }
@@ -494,7 +490,6 @@ export class Http1Pool {
 
   #send(conn: Connection, ex: Exchange): void {
     conn.exchange = ex;
-    conn.lastActive = this.clock;
     ex.conn = conn;
     const { socket } = conn;
     if (ex.paused) socket.pause();
@@ -572,16 +567,13 @@ export class Http1Pool {
     if (body.readableEnded) onEnd();
   }
 
-  /** Advances the clock; closes connections idle past the keep-alive time and fails requests stalled past the idle timeout. */
+  /**
+   * Advances the clock and closes connections idle past the keep-alive time. A request in flight has no
+   * time limit here, as in Istio's waypoint (Envoy's stream idle timeout set to 0): only its route's.
+   */
   sweep(now: number): void {
     this.clock = now;
-    for (const c of [...this.#all]) {
-      const ex = c.exchange;
-      if (!ex && now - c.lastActive >= this.#options.keepAliveMs) c.destroy();
-      else if (ex && !ex.paused && this.#options.idleRequestMs > 0 && now - c.lastActive >= this.#options.idleRequestMs) {
-        ex.abort(upstreamError('upstream request idle timeout', ex.started ? 'UPSTREAM_BODY_TIMEOUT' : 'UPSTREAM_HEADERS_TIMEOUT'));
-      }
-    }
+    for (const c of [...this.#idle]) if (now - c.idleSince >= this.#options.keepAliveMs) c.destroy();
   }
 
   /** Closes idle connections now and the others once their exchange ends; new requests fail. */

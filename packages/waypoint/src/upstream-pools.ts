@@ -8,11 +8,9 @@ export interface UpstreamPoolOptions {
   trustDomain?: string | undefined;
   /** Idle upstream connections close after this long. */
   keepAliveMs?: number;
-  /** A request whose upstream makes no progress for this long fails; 0 (the default) never, as Istio sets Envoy's stream idle timeout to 0. */
-  idleRequestMs?: number;
 }
 
-/** How often idle connections and stalled requests are looked for. */
+/** How often idle connections are looked for. */
 const SWEEP_INTERVAL_MS = 1000;
 
 /** Keep-alive HTTP/1.1 connection pools, one per upstream endpoint; over HBONE each connection is a tunnel. */
@@ -31,21 +29,17 @@ export class UpstreamPools {
     }, SWEEP_INTERVAL_MS).unref();
   }
 
-  get transport(): UpstreamTransport {
-    return this.#options.transport;
-  }
-
   /** The pool of a config's endpoint and its `ip:port` (Envoy's %UPSTREAM_HOST%). */
   forEndpoint(e: EndpointIR): { pool: Http1Pool; host: string } {
     let entry = this.#byEndpoint.get(e);
     if (!entry || entry.pool.closed) {
-      entry = { pool: this.get(upstreamEndpoint(e, this.#options.trustDomain)), host: endpointKey(e.address, e.port) };
+      entry = { pool: this.#get(upstreamEndpoint(e, this.#options.trustDomain)), host: endpointKey(e.address, e.port) };
       this.#byEndpoint.set(e, entry);
     }
     return entry;
   }
 
-  get(endpoint: UpstreamEndpoint): Http1Pool {
+  #get(endpoint: UpstreamEndpoint): Http1Pool {
     const key = poolKey(endpoint);
     let pool = this.#pools.get(key);
     if (!pool) {
@@ -54,7 +48,6 @@ export class UpstreamPools {
         authority: endpointKey(endpoint.address, endpoint.port),
         open: () => transport.open(endpoint),
         keepAliveMs: this.#options.keepAliveMs ?? 60_000,
-        idleRequestMs: this.#options.idleRequestMs ?? 0,
       });
       this.#pools.set(key, pool);
     }

@@ -11,7 +11,6 @@ it.each([
   ['UPSTREAM_CONNECT_TIMEOUT', 503, 'UF', 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout'],
   ['UPSTREAM_CLOSED', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
   ['ECONNRESET', 503, 'UC', 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
-  ['UPSTREAM_HEADERS_TIMEOUT', 504, 'UT', 'upstream request timeout'],
   ['HPE_INVALID_CONSTANT', 503, 'UPE', 'upstream connect error or disconnect/reset before headers. reset reason: protocol error'],
   ['HTTP2_REFUSED_STREAM', 503, 'UR', 'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset'],
 ])('%s → %i %s', (code, status, flag, body) => {

@@ -52,7 +52,6 @@ function pool(port: number, overrides: Partial<ConstructorParameters<typeof Http
         s.once('error', reject);
       }),
     keepAliveMs: 60_000,
-    idleRequestMs: 300_000,
     ...overrides,
   });
   pools.push(p);
@@ -423,24 +422,20 @@ describe('connections', () => {
     expect(server.connections()).toBe(1);
   });
 
-  it('closes idle connections after the keep-alive time, and fails requests that stall past the idle timeout', async () => {
-    const server = await scripted((_h, socket, i) => i === 0 && socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
-    const p = pool(server.port, { keepAliveMs: 1000, idleRequestMs: 5000 });
+  it('closes idle connections after the keep-alive time', async () => {
+    const server = await scripted((_h, socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+    const p = pool(server.port, { keepAliveMs: 1000 });
     await send(p);
     expect(p.connections).toBe(1);
     p.sweep(Date.now() + 500);
     expect(p.connections).toBe(1);
     p.sweep(Date.now() + 1500);
     expect(p.connections).toBe(0);
-    const stalled = send(p); // the server never answers this one
-    await new Promise((r) => setTimeout(r, 50));
-    p.sweep(Date.now() + 8000);
-    expect((await stalled).error?.code).toBe('UPSTREAM_HEADERS_TIMEOUT');
   });
 
-  it('never fails a stalled request when the idle timeout is 0, as Istio configures Envoy', async () => {
+  it('never fails a stalled request, as Istio configures Envoy (stream idle timeout 0)', async () => {
     const server = await scripted(() => {}); // never answers
-    const p = pool(server.port, { idleRequestMs: 0 });
+    const p = pool(server.port, { keepAliveMs: 1000 });
     let settled = false;
     void send(p).then(() => (settled = true));
     await new Promise((r) => setTimeout(r, 50));
