@@ -55,15 +55,16 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const NO_BODY_METHODS_WITH_LENGTH = new Set(['POST', 'PUT', 'PATCH']);
 /** Methods a client may send again after a connection failure (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** tchar (RFC 9110 §5.6.2): the characters of header names and methods. */
+const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+const TOKEN = new RegExp(`^${TCHAR}+$`);
 /** Header lines as this client writes them: `name: value` CRLF, names tokens, values field-value characters. */
-const HEADER_LINES = /^(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+: [\t\x20-\x7e\x80-\xff]*\r\n)*$/;
+const HEADER_LINES = new RegExp(`^(?:${TCHAR}+: [\\t\\x20-\\x7e\\x80-\\xff]*\\r\\n)*$`);
 const REQUEST_TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 /** Control characters other than HT, CR and LF. */
 const CONTROL_CHARS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
-/** tchar (RFC 9110 §5.6.2), by character code. */
-const TOKEN_CHARS = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+/** tchar by character code, for the response parser's loop. */
+const TOKEN_CHARS = Uint8Array.from({ length: 128 }, (_, c) => (TOKEN.test(String.fromCharCode(c)) ? 1 : 0));
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const CHUNKED_HEAD_END = 'transfer-encoding: chunked\r\n\r\n';
 
