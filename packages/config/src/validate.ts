@@ -1,5 +1,5 @@
 import { fieldPath, type Diagnostic } from './diagnostics.ts';
-import { assertCheckable, checkSchema } from './schema-check.ts';
+import { checkSchema } from './schema-check.ts';
 import type { Resource, ResourceKind } from './resources.ts';
 import type { SourceDocument } from './source.ts';
 import type { Schema } from './schemas/common.ts';
@@ -29,8 +29,6 @@ export const SUPPORTED_KINDS: readonly KindInfo[] = [
   { kind: 'DestinationRule', apiVersions: ISTIO_VERSIONS, namespaced: true, schema: destinationRuleSchema },
   { kind: 'ReferenceGrant', apiVersions: ['gateway.networking.k8s.io/v1beta1', 'gateway.networking.k8s.io/v1alpha2'], namespaced: true, schema: referenceGrantSchema },
 ];
-
-for (const k of SUPPORTED_KINDS) assertCheckable(k.schema, k.kind);
 
 /** A resource that passed its schema, with where it came from. */
 export interface SourcedResource {
