@@ -4,7 +4,7 @@
  * bin/waypoint runs this build when it is newer than every source file, so the process does not load
  * Node's TypeScript support (about 17 MB of memory per process and a slower start); otherwise it runs
  * the sources themselves. Packages export the build under the condition `waypoint-build`.
- *   node scripts/build.ts
+ *   node scripts/build.ts [--if-stale]
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
@@ -18,12 +18,16 @@ const STAMP = join(ROOT, 'packages', '.build-stamp');
 /** `from './x.ts'`, `import('./x.ts')`, `export … from '../y.ts'`: the same length, so positions hold. */
 const RELATIVE_TS = /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]*)\.ts(['"])/g;
 
-function* tsFiles(dir: string): Generator<string> {
+function* files(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* tsFiles(path);
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) yield path;
+    if (entry.isDirectory()) yield* files(path);
+    else yield path;
   }
+}
+
+function* tsFiles(dir: string): Generator<string> {
+  for (const file of files(dir)) if (file.endsWith('.ts') && !file.endsWith('.d.ts')) yield file;
 }
 
 /** One module's JavaScript: types stripped (whitespace in their place) and relative imports of `.ts` files made `.js`. */
@@ -31,7 +35,7 @@ export function toJavaScript(typescript: string): string {
   return stripTypeScriptTypes(typescript, { mode: 'strip' }).replace(RELATIVE_TS, '$1$2.js$3');
 }
 
-/** Whether a source file or package manifest is newer than the last build (or there is none). */
+/** Whether any file of a package's sources, or its manifest, is newer than the last build (or there is none): bin/waypoint's own test. */
 export function buildIsStale(): boolean {
   let built: number;
   try {
@@ -39,10 +43,11 @@ export function buildIsStale(): boolean {
   } catch {
     return true;
   }
-  return PACKAGES.some((pkg) => statSync(join(ROOT, 'packages', pkg, 'package.json')).mtimeMs > built || [...tsFiles(join(ROOT, 'packages', pkg, 'src'))].some((f) => statSync(f).mtimeMs > built));
+  return PACKAGES.some((pkg) => statSync(join(ROOT, 'packages', pkg, 'package.json')).mtimeMs > built || [...files(join(ROOT, 'packages', pkg, 'src'))].some((f) => statSync(f).mtimeMs > built));
 }
 
-if (import.meta.main) build();
+// `--if-stale`: only when bin/waypoint would not run the build as it is.
+if (import.meta.main && (!process.argv.includes('--if-stale') || buildIsStale())) build();
 
 function build(): void {
   // Without a stamp bin/waypoint runs the sources, so an interrupted build is never run half-written.

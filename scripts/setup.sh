@@ -40,7 +40,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
 fi
 
 # The JavaScript build bin/waypoint runs (see scripts/build.ts), when a source is newer than it.
-build_stamp="$WAYPOINT_ROOT/packages/.build-stamp"
-if [ ! -f "$build_stamp" ] || [ -n "$(find "$WAYPOINT_ROOT"/packages/*/src "$WAYPOINT_ROOT"/packages/*/package.json -newer "$build_stamp" -print -quit 2>/dev/null)" ]; then
-  (cd "$WAYPOINT_ROOT" && node --disable-warning=ExperimentalWarning scripts/build.ts)
-fi
+(cd "$WAYPOINT_ROOT" && node --disable-warning=ExperimentalWarning scripts/build.ts --if-stale)
