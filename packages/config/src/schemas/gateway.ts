@@ -132,16 +132,15 @@ const headerModifier: Schema = {
 /** The filter types of HTTPRoute rules and backendRefs. */
 const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'CORS', 'ExtensionRef'];
 
+/** BackendObjectReference: the fields of a backendRef, and all of a RequestMirror's backendRef. */
+const backendObjectReference: Record<string, Schema> = { group: { type: 'string' }, kind: { type: 'string' }, name: dnsSubdomain, namespace: dnsLabel, port: portNumber };
+
 const backendRef: Schema = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
   properties: {
-    group: { type: 'string' },
-    kind: { type: 'string' },
-    name: dnsSubdomain,
-    namespace: dnsLabel,
-    port: portNumber,
+    ...backendObjectReference,
     weight: { type: 'integer', minimum: 0, maximum: 1000000 },
     filters: {
       type: 'array',
@@ -209,7 +208,7 @@ const httpFilter: Schema = {
           type: 'object',
           additionalProperties: false,
           required: ['name'],
-          properties: { group: { type: 'string' }, kind: { type: 'string' }, name: dnsSubdomain, namespace: dnsLabel, port: portNumber },
+          properties: backendObjectReference,
         },
         percent: { type: 'integer', minimum: 0, maximum: 100 },
         fraction: {
