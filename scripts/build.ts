@@ -2,7 +2,7 @@
  * Writes each package's JavaScript next to its TypeScript: packages/<p>/src/**\/*.ts → packages/<p>/build/**\/*.js,
  * types stripped in place (line and column numbers unchanged) and relative `.ts` imports pointing at `.js`.
  * bin/waypoint runs this build when it is newer than every source file, so the process does not load
- * Node's TypeScript support (about 17 MB of memory per process and a slower start); otherwise it runs
+ * Node's TypeScript support (about 30 MB of memory per process and a slower start); otherwise it runs
  * the sources themselves. Packages export the build under the condition `waypoint-build`.
  *   node scripts/build.ts [--if-stale]
  */
