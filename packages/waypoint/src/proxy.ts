@@ -359,8 +359,9 @@ export class Proxy {
       ex.picked = endpoint;
       ex.pickedFrom = plan.target.endpoints;
     }
-    const { pool, host } = this.#deps.pools.forEndpoint(endpoint);
-    ex.log.upstreamHost = host;
+    // HTTP/1.1 endpoints come with their pool and `ip:port` cached; h2c ones have a session of their own.
+    const http1 = plan.http2 ? undefined : this.#deps.pools.forEndpoint(endpoint);
+    ex.log.upstreamHost = http1 ? http1.host : endpointKey(endpoint.address, endpoint.port);
     ex.upstreamStart = performance.now();
     ex.controller = undefined;
     ex.cancel = undefined;
@@ -369,9 +370,9 @@ export class Proxy {
       clearTimeout(ex.tryTimer);
       ex.tryTimer = setTimeout(() => this.#tryTimedOut(ex, n), plan.retry.perTryTimeoutMs);
     }
-    if (plan.http2) return this.#forwardH2(ex, n, upstreamEndpoint(endpoint, this.#deps.trustDomain), plan, body);
+    if (!http1) return this.#forwardH2(ex, n, upstreamEndpoint(endpoint, this.#deps.trustDomain), plan, body);
     try {
-      pool.dispatch(
+      http1.pool.dispatch(
         { path: plan.path, method: plan.method, headers: plan.headers, body },
         this.#upstreamHandler(ex, n),
       );
