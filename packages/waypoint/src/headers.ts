@@ -26,7 +26,7 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
       const value = raw[i + 1]!;
       if (value === 'keep-alive' || value === 'close') continue; // nothing named to drop
       tokens ??= new Set();
-      for (const t of raw[i + 1]!.split(',')) {
+      for (const t of value.split(',')) {
         const name = t.trim().toLowerCase();
         if (name && name !== 'close' && name !== 'keep-alive') tokens.add(name);
       }
