@@ -332,17 +332,34 @@ describe('over an HTTP/2 CONNECT stream (an HBONE tunnel)', () => {
 
 describe('connections', () => {
   it('reads and drops the rest of a streamed body when the response comes first and the connection closes', async () => {
-    const server = await scripted((_h, socket) => socket.end('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));
+    // The endpoint stops reading after the head, so the pool's writes back up and it pauses the body; the
+    // answer then comes only once the body is paused.
+    let bodyPaused!: () => void;
+    const paused = new Promise<void>((r) => (bodyPaused = r));
+    let accepted: Socket | undefined;
+    const server = createServer((socket) => {
+      accepted = socket;
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.pause();
+        void paused.then(() => socket.end('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const body = new PassThrough();
-    const size = 4 * 1024 * 1024;
-    body.write(Buffer.alloc(size / 2)); // more than the socket takes at once: the pool pauses the body
-    const p = pool(server.port);
+    const size = 64 * 1024 * 1024;
+    const pause = body.pause.bind(body);
+    body.pause = () => (bodyPaused(), pause());
+    body.write(Buffer.alloc(size / 2));
+    const p = pool((server.address() as AddressInfo).port);
     const r = await send(p, { method: 'POST', headers: ['content-length', String(size)], body: body as unknown as IncomingMessage });
     expect(r.status).toBe(413);
     const ended = once(body, 'end');
     body.end(Buffer.alloc(size / 2));
     await ended; // drained, not left paused
     expect(p.connections).toBe(0);
+    accepted?.destroy(); // it stopped reading, so it would not see the close
   });
 
   it('sends again, on a new connection, a request whose reused connection the endpoint had closed', async () => {
