@@ -132,7 +132,6 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     if (draining) return;
     draining = true;
     setState('DRAINING');
-    log.info({ why, drainSeconds: graceful ? options.drainTime : 0 }, `draining: ${why}`);
     watcher?.close();
     const graceMs = graceful ? options.drainTime * 1000 : 0;
     const closed = Promise.all([
@@ -141,6 +140,9 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
       hboneServer?.close(graceMs),
     ]);
     for (const s of plainServers) s.closeIdleConnections();
+    // Logged once this process's listeners have stopped accepting, so a reader can rely on that
+    // (workers under --concurrency log their own).
+    log.info({ why, drainSeconds: graceful ? options.drainTime : 0 }, `draining: ${why}`);
     const deadline = new Promise<void>((r) => setTimeout(r, graceMs).unref());
     await Promise.race([closed, deadline]);
     for (const s of plainServers) s.closeAllConnections();
