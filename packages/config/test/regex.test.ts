@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileRegex } from '../src/index.ts';
+import fc from 'fast-check';
+import { compileRegex, requiredLiteral } from '../src/index.ts';
 
 describe('regular expressions (RE2 semantics on V8)', () => {
   it('match the whole value', () => {
@@ -63,5 +64,97 @@ describe('Unicode classes', () => {
   it('are refused rather than read as a literal p', () => {
     expect(compileRegex('\\p{Greek}+').error).toMatch(/uses a Unicode class \(\\p or \\P\), which is not supported here/);
     expect(compileRegex('x\\\\p').error).toBeUndefined(); // an escaped backslash followed by p is not a class
+  });
+});
+
+describe('the required literal of a pattern', () => {
+  it.each([
+    ['/v[0-9]+/r12/[a-z]+', '/r12/'],
+    ['/api/v[0-9]+', '/api/v'],
+    ['x\\.y\\d+', 'x.y'],
+    ['(a|b)cde', 'cde'],
+    ['ab+c', 'ab'],
+    ['abc?de', 'ab'],
+    ['ab{2}cd', 'cd'],
+    ['[/]abc', 'abc'],
+    ['a|bcd', ''],
+    ['\\x41bc', 'bc'],
+    ['.*', ''],
+  ])('of %s is %j', (source, literal) => {
+    expect(requiredLiteral(source)).toBe(literal);
+    expect(compileRegex(source).literal).toBe(literal);
+  });
+
+  it('is taken after RE2 spellings are translated: case folding leaves only the punctuation', () => {
+    expect(compileRegex('(?i)/Reviews/.*').literal).toBe('/');
+  });
+
+  type Node = { kind: 'char'; c: string } | { kind: 'class' } | { kind: 'digit' } | { kind: 'any' } | { kind: 'group'; alts: Node[][] } | { kind: 'repeat'; node: Node; min: number; max: number; text: string };
+  const char = fc.constantFrom('a', 'b', '/', '-', '.', '{', '}', ']').map((c): Node => ({ kind: 'char', c }));
+  const atom = fc.oneof(char, char, char, fc.constant<Node>({ kind: 'class' }), fc.constant<Node>({ kind: 'digit' }), fc.constant<Node>({ kind: 'any' }));
+  const quantified = (n: fc.Arbitrary<Node>) =>
+    fc.oneof(
+      n,
+      n,
+      fc.tuple(n, fc.constantFrom(['?', 0, 1], ['*', 0, 2], ['+', 1, 2], ['{2}', 2, 2], ['{0,2}', 0, 2], ['+?', 1, 2])).map(([node, [text, min, max]]): Node => ({ kind: 'repeat', node, min: min as number, max: max as number, text: text as string })),
+    );
+  const { seq } = fc.letrec<{ seq: Node[]; item: Node }>((tie) => ({
+    seq: fc.array(tie('item'), { maxLength: 6 }),
+    item: quantified(fc.oneof({ depthSize: 'small', withCrossShrink: true }, atom, fc.array(tie('seq'), { minLength: 1, maxLength: 3 }).map((alts): Node => ({ kind: 'group', alts })))),
+  }));
+  const render = (nodes: Node[]): string => nodes.map(renderNode).join('');
+  const renderNode = (n: Node): string => {
+    switch (n.kind) {
+      case 'char':
+        return ['.', '{', '}', ']'].includes(n.c) ? `\\${n.c}` : n.c;
+      case 'class':
+        return '[ab]';
+      case 'digit':
+        return '\\d';
+      case 'any':
+        return '.';
+      case 'group':
+        return `(?:${n.alts.map(render).join('|')})`;
+      case 'repeat':
+        return `${n.node.kind === 'repeat' ? `(?:${renderNode(n.node)})` : renderNode(n.node)}${n.text}`;
+    }
+  };
+  /** A string the pattern matches, built by walking it with the given choices. */
+  const sample = (nodes: Node[], pick: () => number): string => nodes.map((n) => sampleNode(n, pick)).join('');
+  const sampleNode = (n: Node, pick: () => number): string => {
+    switch (n.kind) {
+      case 'char':
+        return n.c;
+      case 'class':
+        return 'ab'[pick() % 2]!;
+      case 'digit':
+        return String(pick() % 10);
+      case 'any':
+        return 'xy/'[pick() % 3]!;
+      case 'group':
+        return sample(n.alts[pick() % n.alts.length]!, pick);
+      case 'repeat': {
+        const times = n.min + (pick() % (n.max - n.min + 1));
+        return Array.from({ length: times }, () => sampleNode(n.node, pick)).join('');
+      }
+    }
+  };
+
+  it('is contained in every value the pattern matches (property)', () => {
+    let withLiteral = 0;
+    fc.assert(
+      fc.property(fc.oneof(seq, fc.tuple(seq, seq).map(([a, b]): Node[] => [{ kind: 'group', alts: [a, b] }])), fc.array(fc.nat(), { minLength: 64, maxLength: 64 }), (nodes, choices) => {
+        const source = render(nodes);
+        const { regex, literal } = compileRegex(source);
+        let k = 0;
+        const value = sample(nodes, () => choices[k++ % choices.length]!);
+        expect(regex!.test(value), `${source} should match ${JSON.stringify(value)}`).toBe(true);
+        if (literal) withLiteral++;
+        expect(value.includes(literal!), `${JSON.stringify(value)} matches ${source} but lacks ${JSON.stringify(literal)}`).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+    // The property says something only if many patterns have a literal to check.
+    expect(withLiteral).toBeGreaterThan(80);
   });
 });

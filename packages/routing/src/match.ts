@@ -1,13 +1,11 @@
-import { compileRegex, type HttpMatchIR } from '@waypoint/config';
+import { regexTest, type HttpMatchIR } from '@waypoint/config';
 import { headerValue, type QueryView, type RouteRequest } from './request.ts';
 
 type ValueTest = (value: string) => boolean;
 
 function valueTest(type: 'Exact' | 'RegularExpression', expected: string): ValueTest {
   if (type === 'Exact') return (v) => v === expected;
-  const { regex } = compileRegex(expected);
-  if (!regex) throw new Error(`regex ${expected} does not compile; validation should have rejected it`);
-  return (v) => regex.test(v);
+  return regexTest(expected);
 }
 
 function pathTest(path: HttpMatchIR['path']): ValueTest {

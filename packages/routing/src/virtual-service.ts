@@ -2,7 +2,7 @@
  * Istio VirtualService routing for one Service port: http routes in order, the first route with a match
  * that holds wins (no precedence sorting, unlike Gateway API). A request no route takes gets 404.
  */
-import { compileRegex, type HeaderModifierIR, type IstioStringMatchIR, type VirtualServiceIR, type VsMatchIR, type VsRouteIR } from '@waypoint/config';
+import { regexTest, type HeaderModifierIR, type IstioStringMatchIR, type VirtualServiceIR, type VsMatchIR, type VsRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
 import { mergeHeaderModifiers } from './actions.ts';
 import { corsPolicy } from './cors.ts';
@@ -13,11 +13,7 @@ import type { CandidateTrace } from './table.ts';
 type Test = (v: string) => boolean;
 
 function stringTest(m: IstioStringMatchIR, ignoreCase = false): Test {
-  if (m.type === 'regex') {
-    const { regex } = compileRegex(m.value);
-    if (!regex) throw new Error(`regex ${m.value} does not compile; validation should have rejected it`);
-    return (v) => regex.test(v);
-  }
+  if (m.type === 'regex') return regexTest(m.value);
   const expected = ignoreCase ? m.value.toLowerCase() : m.value;
   if (m.type === 'exact') return ignoreCase ? (v) => v.toLowerCase() === expected : (v) => v === expected;
   return ignoreCase ? (v) => v.toLowerCase().startsWith(expected) : (v) => v.startsWith(expected);
