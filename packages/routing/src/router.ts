@@ -45,6 +45,29 @@ interface MeshPort {
   fallback: RouteDecision;
 }
 
+/** A Service with its routed ports, found straight from a Host or an address. */
+class MeshService {
+  readonly service: ServiceIR;
+  readonly #numbers: number[] = [];
+  readonly #ports: MeshPort[] = [];
+  constructor(service: ServiceIR) {
+    this.service = service;
+  }
+  add(port: number, routed: MeshPort): void {
+    this.#numbers.push(port);
+    this.#ports.push(routed);
+  }
+  /** A Service has a few ports at most: a scan beats a Map. */
+  port(port: number): MeshPort | undefined {
+    const numbers = this.#numbers;
+    for (let i = 0; i < numbers.length; i++) if (numbers[i] === port) return this.#ports[i];
+    return undefined;
+  }
+  *entries(): Iterable<[number, MeshPort]> {
+    for (let i = 0; i < this.#numbers.length; i++) yield [this.#numbers[i]!, this.#ports[i]!];
+  }
+}
+
 class VirtualHosts {
   readonly exact = new Map<string, RouteTable>();
   readonly wildcard = new Map<string, RouteTable>(); // key: ".example.com" for "*.example.com"
@@ -77,10 +100,10 @@ export class Router {
   readonly #podLabels = new Map<string, Record<string, string>>();
   readonly #rules = new Map<string, DestinationRuleIR>();
   /** Every DNS name and clusterIP of a Service (lower case) → the Service. */
-  readonly #servicesByHost = new StringTable<ServiceIR>();
-  readonly #mesh = new Map<ServiceIR, Map<number, MeshPort>>();
+  readonly #servicesByHost = new StringTable<MeshService>();
+  readonly #mesh = new Map<ServiceIR, MeshService>();
   readonly #gateways = new Map<number, VirtualHosts>();
-  readonly #servicesByIp = new Map<string, ServiceIR>();
+  readonly #servicesByIp = new Map<string, MeshService>();
   readonly #workloadsByIp = new Map<string, Omit<EndpointIR, 'port' | 'ready'>>();
   /** `ip:port` of an endpoint → its Service port's appProtocol (or name): a workload port's protocol. */
   readonly #workloadProtocols = new Map<string, string>();
@@ -90,7 +113,9 @@ export class Router {
       for (const ip of pod.ips) this.#workloadsByIp.set(ip, { address: ip, pod: pod.key, serviceAccount: pod.serviceAccount });
     }
     for (const svc of ir.services) {
-      for (const ip of svc.clusterIPs) this.#servicesByIp.set(ip, svc);
+      const mesh = new MeshService(svc);
+      this.#mesh.set(svc, mesh);
+      for (const ip of svc.clusterIPs) this.#servicesByIp.set(ip, mesh);
       for (const port of svc.ports) {
         for (const e of port.endpoints) {
           if (!this.#workloadsByIp.has(e.address)) this.#workloadsByIp.set(e.address, { address: e.address, ...(e.pod ? { pod: e.pod } : {}), ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}) });
@@ -98,7 +123,7 @@ export class Router {
           if (!this.#workloadProtocols.has(key)) this.#workloadProtocols.set(key, port.appProtocol ?? port.name);
         }
       }
-      for (const name of hostAliases(svc, options.namespace)) this.#servicesByHost.set(name, svc);
+      for (const name of hostAliases(svc, options.namespace)) this.#servicesByHost.set(name, mesh);
     }
     for (const pod of ir.pods) this.#podLabels.set(pod.key, pod.labels);
     for (const dr of ir.destinationRules) this.#rules.set(dr.service, dr);
@@ -164,9 +189,7 @@ export class Router {
           if (attached) route.rules.forEach((_, ruleIndex) => rules.push({ route, ruleIndex }));
         }
         const target = lookup(svc.key, port.port)!;
-        let ports = this.#mesh.get(svc);
-        if (!ports) this.#mesh.set(svc, (ports = new Map()));
-        ports.set(port.port, {
+        this.#mesh.get(svc)!.add(port.port, {
           table: rules.length ? new RouteTable(rules, lookup) : vs ? new VsTable(vs, port.port, vsLookup) : undefined,
           fallback: { kind: 'forward', target, routeName: 'default', retry: DEFAULT_RETRY },
         });
@@ -208,7 +231,7 @@ export class Router {
   unreachableMatches(): { parent: string; match: UnreachableMatch }[] {
     const out: { parent: string; match: UnreachableMatch }[] = [];
     for (const [svc, ports] of this.#mesh) {
-      for (const [port, m] of ports) if (m.table instanceof RouteTable) for (const u of m.table.unreachable) out.push({ parent: `Service ${svc.key} port ${port}`, match: u });
+      for (const [port, m] of ports.entries()) if (m.table instanceof RouteTable) for (const u of m.table.unreachable) out.push({ parent: `Service ${svc.key} port ${port}`, match: u });
     }
     for (const [port, vhosts] of this.#gateways) {
       const named: [string, RouteTable][] = [...vhosts.exact, ...[...vhosts.wildcard].map(([k, t]) => [`*${k}`, t] as [string, RouteTable]), ...(vhosts.any ? [['*', vhosts.any] as [string, RouteTable]] : [])];
@@ -219,7 +242,7 @@ export class Router {
 
   /** What an HBONE destination `ip:port` is: a Service clusterIP (and its port), a known workload, or nothing. */
   resolveAddress(ip: string, port: number): AddressTarget | undefined {
-    const svc = this.#servicesByIp.get(ip);
+    const svc = this.#servicesByIp.get(ip)?.service;
     if (svc) return { kind: 'service', service: svc, port: svc.ports.find((p) => p.port === port) };
     const w = this.#workloadsByIp.get(ip);
     if (!w) return undefined;
@@ -235,8 +258,8 @@ export class Router {
 
   /** Routing for a request that arrived in an HBONE tunnel to `ip:port`. */
   routeAddress(ip: string, port: number, req: RouteRequest): RouteDecision {
-    const svc = this.#servicesByIp.get(ip);
-    if (svc) return this.routeMesh(svc, port, req);
+    const mesh = this.#servicesByIp.get(ip);
+    if (mesh) return routeMeshPort(mesh, port, req);
     const w = this.#workloadsByIp.get(ip);
     if (!w) return NO_ROUTE;
     const direct: Direct = {
@@ -251,14 +274,13 @@ export class Router {
 
   /** The Service a Host header names (any of its DNS names, or its clusterIP), if any. */
   serviceForHost(hostName: string): ServiceIR | undefined {
-    return this.#servicesByHost.get(hostName);
+    return this.#servicesByHost.get(hostName)?.service;
   }
 
   /** Mesh routing for a request addressed to a Service port. */
   routeMesh(service: ServiceIR, port: number, req: RouteRequest): RouteDecision {
-    const mesh = this.#mesh.get(service)?.get(port);
-    if (!mesh) return NO_ROUTE;
-    return mesh.table ? mesh.table.decide(req) : mesh.fallback;
+    const mesh = this.#mesh.get(service);
+    return mesh ? routeMeshPort(mesh, port, req) : NO_ROUTE;
   }
 
   /** Gateway routing for a request accepted on a listener serving Gateway port `gatewayPort`. */
@@ -282,7 +304,7 @@ export class Router {
     };
     const mesh = (svc: ServiceIR, port: number): DecisionTrace => {
       selection.push(`Service ${svc.key} port ${port} (mesh routing)`);
-      const m = this.#mesh.get(svc)?.get(port);
+      const m = this.#mesh.get(svc)?.port(port);
       if (!m) {
         selection.push(`the Service has no port ${port}`);
         return done([], [{ decision: NO_ROUTE, weight: 1 }]);
@@ -296,7 +318,7 @@ export class Router {
     };
     if (via.kind === 'tunnel') {
       selection.push(`HBONE tunnel to ${via.ip}:${via.port}`);
-      const svc = this.#servicesByIp.get(via.ip);
+      const svc = this.#servicesByIp.get(via.ip)?.service;
       if (svc) return mesh(svc, via.port);
       if (this.#workloadsByIp.has(via.ip)) {
         selection.push('a workload address, not a Service: straight to it');
@@ -306,7 +328,7 @@ export class Router {
       return done([], [{ decision: NO_ROUTE, weight: 1 }]);
     }
     selection.push(`plain HTTP listener serving Gateway port ${via.gatewayPort}`);
-    const svc = this.#servicesByHost.get(name);
+    const svc = this.#servicesByHost.get(name)?.service;
     if (svc) {
       selection.push(`Host ${JSON.stringify(host)} names Service ${svc.key}`);
       return mesh(svc, hostPort ?? 80);
@@ -336,18 +358,24 @@ export class Router {
         }
         h = hashStep(h, asciiLower(c));
       }
-      const svc = this.#servicesByHost.getRangeLower(host, 0, end, h);
-      if (svc) {
-        if (end === host.length) return this.routeMesh(svc, 80, req);
+      const mesh = this.#servicesByHost.getRangeLower(host, 0, end, h);
+      if (mesh) {
+        if (end === host.length) return routeMeshPort(mesh, 80, req);
         const port = parsePort(host, end + 1);
-        if (port !== undefined) return this.routeMesh(svc, port, req);
+        if (port !== undefined) return routeMeshPort(mesh, port, req);
       }
     }
     const { name, port } = parseHost(host);
-    const svc = this.#servicesByHost.get(name);
-    if (svc) return this.routeMesh(svc, port ?? 80, req);
+    const mesh = this.#servicesByHost.get(name);
+    if (mesh) return routeMeshPort(mesh, port ?? 80, req);
     return this.routeGateway(gatewayPort, name, req);
   }
+}
+
+function routeMeshPort(mesh: MeshService, port: number, req: RouteRequest): RouteDecision {
+  const routed = mesh.port(port);
+  if (!routed) return NO_ROUTE;
+  return routed.table ? routed.table.decide(req) : routed.fallback;
 }
 
 /** The decimal port at `s[start..]`, or undefined unless it is all digits and 1–65535. */

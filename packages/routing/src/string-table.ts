@@ -25,24 +25,98 @@ export function hashString(s: string, start = 0, end = s.length): number {
   return h;
 }
 
-interface Slot<T> {
-  key: string;
-  value: T;
+/**
+ * Open addressing over one flat array of cells, `stride` cells per slot: the key's hash (halved, so that
+ * V8 stores it unboxed), the key, and `stride - 2` values. A lookup reads the slot's cells, which sit side
+ * by side, and the key; a table of a few hundred thousand keys this way touches far less memory per lookup
+ * than a Map of collision lists would. Empty slots have an undefined key. Keys are not removed.
+ */
+export class HashedCells {
+  readonly #stride: number;
+  protected cells: unknown[] = [];
+  #mask = -1;
+  #size = 0;
+
+  constructor(stride: number) {
+    this.#stride = stride;
+    this.#grow(8);
+  }
+
+  /** The first cell of `key`'s slot, adding the key (its values undefined) when absent. */
+  protected slotFor(key: string): number {
+    const found = this.find(key, 0, key.length, hashString(key));
+    if (found >= 0) return found;
+    if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow((this.#mask + 1) * 2);
+    this.#size++;
+    return this.#place(key, hashString(key));
+  }
+
+  /** The first cell of the slot whose key is `s[start, end)` (its hash computed by the caller), or -1. */
+  protected find(s: string, start: number, end: number, hash: number): number {
+    const cells = this.cells;
+    const stride = this.#stride;
+    const mask = this.#mask;
+    const stored = hash >> 1;
+    const length = end - start;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const at = slot * stride;
+      const key = cells[at + 1] as string | undefined;
+      if (key === undefined) return -1;
+      if (cells[at] === stored && key.length === length && s.startsWith(key, start)) return at;
+    }
+  }
+
+  /** As find, for a key hashed (and compared) with ASCII letters lower-cased; stored keys are lower case. */
+  protected findLower(s: string, start: number, end: number, hash: number): number {
+    const cells = this.cells;
+    const stride = this.#stride;
+    const mask = this.#mask;
+    const stored = hash >> 1;
+    const length = end - start;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const at = slot * stride;
+      const key = cells[at + 1] as string | undefined;
+      if (key === undefined) return -1;
+      // Hosts are almost always lower case already: the native comparison first, the folding one if it fails.
+      if (cells[at] === stored && key.length === length && (s.startsWith(key, start) || equalsLower(key, s, start))) return at;
+    }
+  }
+
+  #place(key: string, hash: number): number {
+    const stride = this.#stride;
+    let slot = hash & this.#mask;
+    while (this.cells[slot * stride + 1] !== undefined) slot = (slot + 1) & this.#mask;
+    const at = slot * stride;
+    this.cells[at] = hash >> 1;
+    this.cells[at + 1] = key;
+    return at;
+  }
+
+  #grow(slots: number): void {
+    const old = this.cells;
+    const stride = this.#stride;
+    // Filled element by element, so that V8 keeps the array packed.
+    this.cells = [];
+    for (let i = 0; i < slots * stride; i++) this.cells.push(undefined);
+    this.#mask = slots - 1;
+    for (let at = 0; at < old.length; at += stride) {
+      const key = old[at + 1] as string | undefined;
+      if (key === undefined) continue;
+      const to = this.#place(key, hashString(key));
+      for (let k = 2; k < stride; k++) this.cells[to + k] = old[at + k];
+    }
+  }
 }
 
-export class StringTable<T> {
-  readonly #slots = new Map<number, Slot<T>[]>();
+/** String keys → values. */
+export class StringTable<T> extends HashedCells {
+  constructor() {
+    super(3);
+  }
 
   set(key: string, value: T): void {
-    const h = hashString(key);
-    const slots = this.#slots.get(h);
-    if (!slots) {
-      this.#slots.set(h, [{ key, value }]);
-      return;
-    }
-    const slot = slots.find((s) => s.key === key);
-    if (slot) slot.value = value;
-    else slots.push({ key, value });
+    const at = this.slotFor(key); // first: it may grow the cells
+    this.cells[at + 2] = value;
   }
 
   get(key: string): T | undefined {
@@ -51,19 +125,14 @@ export class StringTable<T> {
 
   /** The value of key `s[start, end)`, whose hash (hashString(s, start, end)) the caller computed. */
   getRange(s: string, start: number, end: number, hash: number): T | undefined {
-    const slots = this.#slots.get(hash);
-    if (!slots) return undefined;
-    for (const slot of slots) if (slot.key.length === end - start && s.startsWith(slot.key, start)) return slot.value;
-    return undefined;
+    const at = this.find(s, start, end, hash);
+    return at < 0 ? undefined : (this.cells[at + 2] as T);
   }
 
   /** As getRange, for a key hashed (and compared) with ASCII letters lower-cased; stored keys are lower case. */
   getRangeLower(s: string, start: number, end: number, hash: number): T | undefined {
-    const slots = this.#slots.get(hash);
-    if (!slots) return undefined;
-    // Hosts are almost always lower case already: the native comparison first, the folding one if it fails.
-    for (const slot of slots) if (slot.key.length === end - start && (s.startsWith(slot.key, start) || equalsLower(slot.key, s, start))) return slot.value;
-    return undefined;
+    const at = this.findLower(s, start, end, hash);
+    return at < 0 ? undefined : (this.cells[at + 2] as T);
   }
 }
 

@@ -6,7 +6,7 @@ import { WeightedBackends } from './weighted.ts';
 import { corsPolicy } from './cors.ts';
 import { compareMatches, compareRoutes } from './precedence.ts';
 import { EMPTY_QUERY, QueryView, type RouteRequest } from './request.ts';
-import { HASH_START, hashStep, StringTable } from './string-table.ts';
+import { HASH_START, HashedCells, hashStep } from './string-table.ts';
 
 interface Entry {
   /** Position in precedence order: of two matching entries, the lower index wins. */
@@ -20,6 +20,28 @@ interface Entry {
 
 /** Entries of one path value, in precedence order. */
 type Bucket = Entry[];
+
+/** The path values of one table, each with its Exact bucket and its PathPrefix bucket side by side. */
+class PathIndex extends HashedCells {
+  constructor() {
+    super(4);
+  }
+  /** The bucket of `key` for Exact (0) or PathPrefix (1) matches, made when absent. */
+  bucket(key: string, kind: 0 | 1): Bucket {
+    const at = this.slotFor(key) + 2 + kind;
+    return ((this.cells[at] as Bucket | undefined) ?? (this.cells[at] = [])) as Bucket;
+  }
+  /** The slot of path value `s[0, end)` (hash computed by the caller), or -1. */
+  lookup(s: string, end: number, hash: number): number {
+    return this.find(s, 0, end, hash);
+  }
+  exactAt(slot: number): Bucket | undefined {
+    return this.cells[slot + 2] as Bucket | undefined;
+  }
+  prefixAt(slot: number): Bucket | undefined {
+    return this.cells[slot + 3] as Bucket | undefined;
+  }
+}
 
 export interface RuleRef {
   route: HttpRouteIR;
@@ -42,8 +64,7 @@ export type TargetLookup = (service: string, port: number) => ServiceTarget | un
 export class RouteTable {
   readonly #size: number;
   readonly #usesQuery: boolean;
-  readonly #exact = new StringTable<Bucket>();
-  readonly #prefix = new StringTable<Bucket>();
+  readonly #paths = new PathIndex();
   /** prefixLength[n] is 1 when some (normalised, non-empty) prefix in #prefix is n characters long. */
   readonly #prefixLength: Uint8Array;
   /** Prefixes that match every path ('/'). */
@@ -76,13 +97,13 @@ export class RouteTable {
       if (!earlier) bySignature.set(signature, entry);
       usesQuery ||= entry.match.usesQuery;
       const { type, value } = match.path;
-      if (type === 'Exact') bucketFor(this.#exact, value).push(entry);
+      if (type === 'Exact') this.#paths.bucket(value, 0).push(entry);
       else if (type === 'RegularExpression') this.#regex.push(entry);
       else {
         const prefix = normalizedPrefix(value);
         if (prefix === '') this.#everyPath.push(entry);
         else {
-          bucketFor(this.#prefix, prefix).push(entry);
+          this.#paths.bucket(prefix, 1).push(entry);
           lengths.add(prefix.length);
         }
       }
@@ -103,21 +124,25 @@ export class RouteTable {
     const n = path.length;
     const lengths = this.#prefixLength;
     const longest = lengths.length - 1;
+    const paths = this.#paths;
     let best: Entry | undefined;
     let h = HASH_START;
     for (let i = 0; i < n; i++) {
       const c = path.charCodeAt(i);
       // At a '/', h is the hash of the element prefix before it.
       if (c === 47 && i > 0 && i <= longest && lengths[i] === 1) {
-        const bucket = this.#prefix.getRange(path, 0, i, h);
+        const slot = paths.lookup(path, i, h);
+        const bucket = slot < 0 ? undefined : paths.prefixAt(slot);
         if (bucket) best = firstHolding(bucket, req, query, best);
       }
       h = hashStep(h, c);
     }
-    const exact = this.#exact.getRange(path, 0, n, h);
-    if (exact) for (const e of exact) if (e.match.matchesBesidesPath(req, query)) return e.backends.pick();
-    if (n <= longest && lengths[n] === 1) {
-      const bucket = this.#prefix.getRange(path, 0, n, h);
+    // The whole path: its Exact matches precede everything, then it is one more element prefix.
+    const slot = paths.lookup(path, n, h);
+    if (slot >= 0) {
+      const exact = paths.exactAt(slot);
+      if (exact) for (const e of exact) if (e.match.matchesBesidesPath(req, query)) return e.backends.pick();
+      const bucket = paths.prefixAt(slot);
       if (bucket) best = firstHolding(bucket, req, query, best);
     }
     best = firstHolding(this.#everyPath, req, query, best);
@@ -189,12 +214,6 @@ function firstHolding(bucket: Bucket, req: RouteRequest, query: QueryView, best:
     if (e.match.matchesBesidesPath(req, query)) return e;
   }
   return best;
-}
-
-function bucketFor(table: StringTable<Bucket>, key: string): Bucket {
-  let bucket = table.get(key);
-  if (!bucket) table.set(key, (bucket = []));
-  return bucket;
 }
 
 /** What one match of a rule leads to: its filters applied to each weighted backend. */
