@@ -93,7 +93,7 @@ function generateRequests(n: number): { host: string; req: RouteRequest }[] {
     const s = Math.floor(rand() * SERVICES);
     const r = s + SERVICES * Math.floor(rand() * routesPerService);
     const host = `svc-${s}.default.svc.cluster.local`;
-    const kind = process.env.KIND ? Number(process.env.KIND) : Math.floor(rand() * 5);
+    const kind = Math.floor(rand() * 5);
     const headers: Record<string, string> = { host, 'user-agent': 'bench', accept: '*/*', 'x-version': `v${r % 3}` };
     const req: RouteRequest =
       kind === 0
