@@ -211,6 +211,11 @@ export function compileRegex(source: string): { regex?: RegExp; literal?: string
   return { regex: new RegExp(anchored, flags), literal: requiredLiteral(body) };
 }
 
+/** The required literal (see requiredLiteral) of an RE2 pattern, without compiling it. */
+export function regexLiteral(source: string): string {
+  return requiredLiteral(toJavaScript(source).body);
+}
+
 /** A whole-value test for a pattern that validation accepted: its required literal first, then the RegExp. */
 export function regexTest(source: string): (value: string) => boolean {
   const { regex, literal } = compileRegex(source);

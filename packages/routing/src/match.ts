@@ -1,4 +1,4 @@
-import { regexTest, type HttpMatchIR } from '@waypoint/config';
+import { regexLiteral, regexTest, type HttpMatchIR } from '@waypoint/config';
 import { headerValue, type QueryView, type RouteRequest } from './request.ts';
 
 type ValueTest = (value: string) => boolean;
@@ -31,20 +31,38 @@ export function normalizedPrefix(value: string): string {
   return value.replace(/\/+$/, '');
 }
 
-/** One HTTPRoute match, compiled: every condition must hold. */
+/** An Exact value as itself (compared in place, no call), a RegularExpression as its test. */
+type Expected = string | ValueTest;
+
+function expected(type: 'Exact' | 'RegularExpression', value: string): Expected {
+  return type === 'Exact' ? value : valueTest(type, value);
+}
+
+function holds(e: Expected, v: string): boolean {
+  return typeof e === 'string' ? v === e : e(v);
+}
+
+/**
+ * One HTTPRoute match, compiled: every condition must hold. Conditions sit in flat arrays of name and
+ * expected value, so that checking a cold match reads few objects.
+ */
 export class CompiledMatch {
   readonly #ir: HttpMatchIR;
   readonly #path: ValueTest;
   readonly #method: string | undefined;
-  readonly #headers: { name: string; test: ValueTest }[];
-  readonly #query: { name: string; test: ValueTest }[];
+  /** name, expected, name, expected, … */
+  readonly #headers: (string | Expected)[];
+  readonly #query: (string | Expected)[];
+  /** For a RegularExpression path: what every path it matches contains (see requiredLiteral); else ''. */
+  readonly pathLiteral: string;
 
   constructor(match: HttpMatchIR) {
     this.#ir = match;
     this.#path = pathTest(match.path);
     this.#method = match.method;
-    this.#headers = match.headers.map((h) => ({ name: h.name, test: valueTest(h.type, h.value) }));
-    this.#query = match.queryParams.map((q) => ({ name: q.name, test: valueTest(q.type, q.value) }));
+    this.#headers = match.headers.flatMap((h) => [h.name, expected(h.type, h.value)]);
+    this.#query = match.queryParams.flatMap((q) => [q.name, expected(q.type, q.value)]);
+    this.pathLiteral = match.path.type === 'RegularExpression' ? regexLiteral(match.path.value) : '';
   }
 
   get usesQuery(): boolean {
@@ -58,13 +76,15 @@ export class CompiledMatch {
   /** Every condition except the path: for callers that found this match by its path already. */
   matchesBesidesPath(req: RouteRequest, query: QueryView): boolean {
     if (this.#method !== undefined && req.method !== this.#method) return false;
-    for (const h of this.#headers) {
-      const v = headerValue(req.headers, h.name);
-      if (v === undefined || !h.test(v)) return false;
+    const headers = this.#headers;
+    for (let i = 0; i < headers.length; i += 2) {
+      const v = headerValue(req.headers, headers[i] as string);
+      if (v === undefined || !holds(headers[i + 1]!, v)) return false;
     }
-    for (const q of this.#query) {
-      const v = query.get(q.name);
-      if (v === null || !q.test(v)) return false;
+    const params = this.#query;
+    for (let i = 0; i < params.length; i += 2) {
+      const v = query.get(params[i] as string);
+      if (v === null || !holds(params[i + 1]!, v)) return false;
     }
     return true;
   }
@@ -74,15 +94,15 @@ export class CompiledMatch {
     const m = this.#ir;
     if (!this.#path(req.path)) return `path ${JSON.stringify(req.path)} is not ${describePath(m.path)}`;
     if (this.#method !== undefined && req.method !== this.#method) return `method is ${req.method}, not ${this.#method}`;
-    for (const [i, h] of this.#headers.entries()) {
+    for (const [i, h] of m.headers.entries()) {
       const v = headerValue(req.headers, h.name);
       if (v === undefined) return `header ${h.name} is absent`;
-      if (!h.test(v)) return `header ${h.name}: ${JSON.stringify(v)} does not match ${describeValue(m.headers[i]!)}`;
+      if (!holds(this.#headers[i * 2 + 1]!, v)) return `header ${h.name}: ${JSON.stringify(v)} does not match ${describeValue(h)}`;
     }
-    for (const [i, q] of this.#query.entries()) {
+    for (const [i, q] of m.queryParams.entries()) {
       const v = query.get(q.name);
       if (v === null) return `query parameter ${q.name} is absent`;
-      if (!q.test(v)) return `query parameter ${q.name}: ${JSON.stringify(v)} does not match ${describeValue(m.queryParams[i]!)}`;
+      if (!holds(this.#query[i * 2 + 1]!, v)) return `query parameter ${q.name}: ${JSON.stringify(v)} does not match ${describeValue(q)}`;
     }
     return undefined;
   }

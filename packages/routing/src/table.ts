@@ -8,14 +8,28 @@ import { compareMatches, compareRoutes } from './precedence.ts';
 import { EMPTY_QUERY, QueryView, type RouteRequest } from './request.ts';
 import { HASH_START, HashedCells, hashStep } from './string-table.ts';
 
-interface Entry {
+/** One match of a table with what it leads to. */
+class Entry extends CompiledMatch {
   /** Position in precedence order: of two matching entries, the lower index wins. */
-  index: number;
-  route: HttpRouteIR;
-  ruleIndex: number;
-  matchIndex: number;
-  match: CompiledMatch;
-  backends: WeightedBackends;
+  readonly index: number;
+  readonly route: HttpRouteIR;
+  readonly ruleIndex: number;
+  readonly matchIndex: number;
+  readonly backends: WeightedBackends;
+  /** The decision when the rule has a single backend, read without a call. */
+  readonly only: RouteDecision | undefined;
+  constructor(index: number, route: HttpRouteIR, ruleIndex: number, matchIndex: number, backends: WeightedBackends) {
+    super(route.rules[ruleIndex]!.matches[matchIndex]!);
+    this.index = index;
+    this.route = route;
+    this.ruleIndex = ruleIndex;
+    this.matchIndex = matchIndex;
+    this.backends = backends;
+    this.only = backends.only;
+  }
+  decision(): RouteDecision {
+    return this.only ?? this.backends.pick();
+  }
 }
 
 /** Entries of one path value, in precedence order. */
@@ -70,6 +84,8 @@ export class RouteTable {
   /** Prefixes that match every path ('/'). */
   readonly #everyPath: Bucket = [];
   readonly #regex: Bucket = [];
+  /** Each #regex entry's required literal, side by side, so that most are ruled out without reading the entry. */
+  readonly #regexLiterals: string[] = [];
   /** Every entry in precedence order, for explain. */
   readonly #ordered: Entry[] = [];
   /** Matches that can never be chosen: an earlier match in precedence order has the same conditions. */
@@ -92,13 +108,16 @@ export class RouteTable {
       const signature = matchSignature(match);
       const earlier = bySignature.get(signature);
       if (earlier) this.unreachable.push({ route: route.key, kind: route.kind ?? 'HTTPRoute', rule: ruleIndex, match: matchIndex, shadowedBy: { route: earlier.route.key, kind: earlier.route.kind ?? 'HTTPRoute', rule: earlier.ruleIndex, match: earlier.matchIndex } });
-      const entry: Entry = { index, route, ruleIndex, matchIndex, match: new CompiledMatch(match), backends: ruleBackends(route, ruleIndex, matchIndex, lookup) };
+      const entry = new Entry(index, route, ruleIndex, matchIndex, ruleBackends(route, ruleIndex, matchIndex, lookup));
       this.#ordered.push(entry);
       if (!earlier) bySignature.set(signature, entry);
-      usesQuery ||= entry.match.usesQuery;
+      usesQuery ||= entry.usesQuery;
       const { type, value } = match.path;
       if (type === 'Exact') this.#paths.bucket(value, 0).push(entry);
-      else if (type === 'RegularExpression') this.#regex.push(entry);
+      else if (type === 'RegularExpression') {
+        this.#regex.push(entry);
+        this.#regexLiterals.push(entry.pathLiteral);
+      }
       else {
         const prefix = normalizedPrefix(value);
         if (prefix === '') this.#everyPath.push(entry);
@@ -141,13 +160,19 @@ export class RouteTable {
     const slot = paths.lookup(path, n, h);
     if (slot >= 0) {
       const exact = paths.exactAt(slot);
-      if (exact) for (const e of exact) if (e.match.matchesBesidesPath(req, query)) return e.backends.pick();
+      if (exact) for (const e of exact) if (e.matchesBesidesPath(req, query)) return e.decision();
       const bucket = paths.prefixAt(slot);
       if (bucket) best = firstHolding(bucket, req, query, best);
     }
     best = firstHolding(this.#everyPath, req, query, best);
-    if (best) return best.backends.pick();
-    for (const e of this.#regex) if (e.match.matches(req, query)) return e.backends.pick();
+    if (best) return best.decision();
+    const literals = this.#regexLiterals;
+    for (let i = 0; i < literals.length; i++) {
+      const literal = literals[i]!;
+      if (literal !== '' && !path.includes(literal)) continue;
+      const e = this.#regex[i]!;
+      if (e.matches(req, query)) return e.decision();
+    }
     return NO_ROUTE;
   }
 
@@ -156,7 +181,7 @@ export class RouteTable {
     const query = new QueryView(req.query);
     let chosen: Entry | undefined;
     const candidates = this.#ordered.map((e): CandidateTrace => {
-      const why = chosen ? undefined : e.match.mismatch(req, query);
+      const why = chosen ? undefined : e.mismatch(req, query);
       const result = chosen ? 'not reached' : why ? `lost: ${why}` : 'chosen';
       if (!chosen && !why) chosen = e;
       return {
@@ -211,7 +236,7 @@ export interface CandidateTrace {
 function firstHolding(bucket: Bucket, req: RouteRequest, query: QueryView, best: Entry | undefined): Entry | undefined {
   for (const e of bucket) {
     if (best && e.index > best.index) return best;
-    if (e.match.matchesBesidesPath(req, query)) return e;
+    if (e.matchesBesidesPath(req, query)) return e;
   }
   return best;
 }

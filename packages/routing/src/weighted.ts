@@ -18,6 +18,10 @@ export class WeightedBackends {
     this.#cumulative = kept.map((c) => (sum += c.weight));
     this.#total = sum;
   }
+  /** The decision when there is only one to choose. */
+  get only(): RouteDecision | undefined {
+    return this.#choices.length === 1 ? this.#choices[0] : undefined;
+  }
   pick(): RouteDecision {
     if (this.#choices.length === 1) return this.#choices[0]!;
     const r = Math.random() * this.#total;
