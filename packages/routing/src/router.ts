@@ -48,22 +48,31 @@ interface MeshPort {
 /** A Service with its routed ports, found straight from a Host or an address. */
 class MeshService {
   readonly service: ServiceIR;
+  /** The first port in place (most Services have one), the others in arrays: a scan beats a Map. */
+  #firstNumber = -1;
+  #first: MeshPort | undefined = undefined;
   readonly #numbers: number[] = [];
   readonly #ports: MeshPort[] = [];
   constructor(service: ServiceIR) {
     this.service = service;
   }
   add(port: number, routed: MeshPort): void {
+    if (this.#first === undefined) {
+      this.#firstNumber = port;
+      this.#first = routed;
+      return;
+    }
     this.#numbers.push(port);
     this.#ports.push(routed);
   }
-  /** A Service has a few ports at most: a scan beats a Map. */
   port(port: number): MeshPort | undefined {
+    if (port === this.#firstNumber) return this.#first;
     const numbers = this.#numbers;
     for (let i = 0; i < numbers.length; i++) if (numbers[i] === port) return this.#ports[i];
     return undefined;
   }
   *entries(): Iterable<[number, MeshPort]> {
+    if (this.#first) yield [this.#firstNumber, this.#first];
     for (let i = 0; i < this.#numbers.length; i++) yield [this.#numbers[i]!, this.#ports[i]!];
   }
 }

@@ -18,6 +18,8 @@ class Entry extends CompiledMatch {
   readonly backends: WeightedBackends;
   /** The decision when the rule has a single backend, read without a call. */
   readonly only: RouteDecision | undefined;
+  /** The next entry with the same path value and type, in precedence order: buckets are chains, not arrays. */
+  next: Entry | undefined = undefined;
   constructor(index: number, route: HttpRouteIR, ruleIndex: number, matchIndex: number, backends: WeightedBackends) {
     super(route.rules[ruleIndex]!.matches[matchIndex]!);
     this.index = index;
@@ -32,28 +34,37 @@ class Entry extends CompiledMatch {
   }
 }
 
-/** Entries of one path value, in precedence order. */
+/** Entries in precedence order. */
 type Bucket = Entry[];
 
-/** The path values of one table, each with its Exact bucket and its PathPrefix bucket side by side. */
+/**
+ * The path values of one table, each with the first of its Exact entries and the first of its PathPrefix
+ * entries side by side (the others follow by `next`).
+ */
 class PathIndex extends HashedCells {
   constructor() {
     super(4);
   }
-  /** The bucket of `key` for Exact (0) or PathPrefix (1) matches, made when absent. */
-  bucket(key: string, kind: 0 | 1): Bucket {
+  /** Appends `entry` to the chain of `key` for Exact (0) or PathPrefix (1) matches; entries come in precedence order. */
+  add(key: string, kind: 0 | 1, entry: Entry): void {
     const at = this.slotFor(key) + 2 + kind;
-    return ((this.cells[at] as Bucket | undefined) ?? (this.cells[at] = [])) as Bucket;
+    let last = this.cells[at] as Entry | undefined;
+    if (!last) {
+      this.cells[at] = entry;
+      return;
+    }
+    while (last.next) last = last.next;
+    last.next = entry;
   }
   /** The slot of path value `s[0, end)` (hash computed by the caller), or -1. */
   lookup(s: string, end: number, hash: number): number {
     return this.find(s, 0, end, hash);
   }
-  exactAt(slot: number): Bucket | undefined {
-    return this.cells[slot + 2] as Bucket | undefined;
+  exactAt(slot: number): Entry | undefined {
+    return this.cells[slot + 2] as Entry | undefined;
   }
-  prefixAt(slot: number): Bucket | undefined {
-    return this.cells[slot + 3] as Bucket | undefined;
+  prefixAt(slot: number): Entry | undefined {
+    return this.cells[slot + 3] as Entry | undefined;
   }
 }
 
@@ -113,7 +124,7 @@ export class RouteTable {
       if (!earlier) bySignature.set(signature, entry);
       usesQuery ||= entry.usesQuery;
       const { type, value } = match.path;
-      if (type === 'Exact') this.#paths.bucket(value, 0).push(entry);
+      if (type === 'Exact') this.#paths.add(value, 0, entry);
       else if (type === 'RegularExpression') {
         this.#regex.push(entry);
         this.#regexLiterals.push(entry.pathLiteral);
@@ -122,7 +133,7 @@ export class RouteTable {
         const prefix = normalizedPrefix(value);
         if (prefix === '') this.#everyPath.push(entry);
         else {
-          this.#paths.bucket(prefix, 1).push(entry);
+          this.#paths.add(prefix, 1, entry);
           lengths.add(prefix.length);
         }
       }
@@ -151,18 +162,17 @@ export class RouteTable {
       // At a '/', h is the hash of the element prefix before it.
       if (c === 47 && i > 0 && i <= longest && lengths[i] === 1) {
         const slot = paths.lookup(path, i, h);
-        const bucket = slot < 0 ? undefined : paths.prefixAt(slot);
-        if (bucket) best = firstHolding(bucket, req, query, best);
+        const chain = slot < 0 ? undefined : paths.prefixAt(slot);
+        if (chain) best = firstInChain(chain, req, query, best);
       }
       h = hashStep(h, c);
     }
     // The whole path: its Exact matches precede everything, then it is one more element prefix.
     const slot = paths.lookup(path, n, h);
     if (slot >= 0) {
-      const exact = paths.exactAt(slot);
-      if (exact) for (const e of exact) if (e.matchesBesidesPath(req, query)) return e.decision();
-      const bucket = paths.prefixAt(slot);
-      if (bucket) best = firstHolding(bucket, req, query, best);
+      for (let e = paths.exactAt(slot); e; e = e.next) if (e.matchesBesidesPath(req, query)) return e.decision();
+      const chain = paths.prefixAt(slot);
+      if (chain) best = firstInChain(chain, req, query, best);
     }
     best = firstHolding(this.#everyPath, req, query, best);
     if (best) return best.decision();
@@ -230,6 +240,15 @@ export interface CandidateTrace {
   condition: string;
   /** 'chosen', 'lost: <why>', or 'not reached' (an earlier match was chosen). */
   result: string;
+}
+
+/** The first entry of the chain from `first` that holds, if it precedes `best`; else `best`. */
+function firstInChain(first: Entry, req: RouteRequest, query: QueryView, best: Entry | undefined): Entry | undefined {
+  for (let e: Entry | undefined = first; e; e = e.next) {
+    if (best && e.index > best.index) return best;
+    if (e.matchesBesidesPath(req, query)) return e;
+  }
+  return best;
 }
 
 /** The first entry of `bucket` that holds, if it precedes `best`; else `best`. */
