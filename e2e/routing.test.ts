@@ -15,6 +15,15 @@ beforeAll(async () => {
       serviceYaml('web-v1', [{ port: v1.port }]),
       serviceYaml('web-v2', [{ port: v2.port }]),
       serviceYaml('filtered', [{ port: all.port }]),
+      serviceYaml('guarded', [{ port: all.port }]),
+      meshRoute(
+        'guarded',
+        'guarded',
+        `
+    - filters: [{ type: ExtensionRef, extensionRef: { group: example.com, kind: AuthFilter, name: strict } }]
+      backendRefs: [{ name: web-v1, port: 80 }]
+`,
+      ),
       meshRoute(
         'filtered',
         'filtered',
@@ -119,6 +128,18 @@ describe('mesh routing through the process', () => {
     const r = await send(`${wp.base}/missing`, { headers: { host: 'web' } });
     expect(r.status).toBe(500);
     expect(r.headers.server).toBe('istio-envoy');
+  });
+});
+
+describe('a route Istio cannot convert', () => {
+  it('is not programmed at all when a filter is an ExtensionRef: the Service gets its default route, and the status and warnings say why', async () => {
+    const seen = json(await send(`${wp.base}/`, { headers: { host: 'guarded' } }));
+    expect(seen.backend).toBe('all');
+    const dump = JSON.parse((await send(`${wp.admin}/config_dump`)).body);
+    const route = dump.config.httpRoutes.find((r: { name: string }) => r.name === 'guarded');
+    expect(route.attachments).toEqual([]);
+    expect(route.status[0].conditions[1]).toEqual({ type: 'ResolvedRefs', status: 'False', reason: 'InvalidFilter', message: 'unsupported filter type "ExtensionRef"' });
+    expect(dump.warnings).toContainEqual(expect.stringContaining('HTTPRoute/default/guarded spec.rules[0].filters[0].type: unsupported filter type "ExtensionRef": the whole HTTPRoute is not programmed'));
   });
 });
 

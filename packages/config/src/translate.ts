@@ -251,7 +251,33 @@ function translateHttpRoute(src: SourcedResource & { resource: HTTPRoute }, ctx:
       backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
     };
   });
-  return finishRoute(src, 'HTTPRoute', route, rules, ctx, report);
+  return finishRoute(src, 'HTTPRoute', route, rules, ctx, report, unsupportedFilter(route.spec.rules ?? [], HTTP_RULE_FILTERS));
+}
+
+/** The filter types Istio converts; any other makes the whole route invalid (InvalidFilter). */
+const HTTP_RULE_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'RequestMirror', 'URLRewrite', 'CORS']);
+const GRPC_RULE_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror']);
+const BACKEND_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier']);
+
+interface UnsupportedFilter {
+  type: string;
+  path: Path;
+}
+
+/**
+ * The first filter of a route that Istio cannot convert: a rule filter of a type outside `ruleFilters`
+ * (ExtensionRef, for one), or a backendRef filter other than the header modifiers on a backend that
+ * takes traffic (Istio skips weight-0 backends before it looks at their filters).
+ */
+function unsupportedFilter(rules: { filters?: { type: string }[]; backendRefs?: { weight?: number; filters?: { type: string }[] }[] }[], ruleFilters: Set<string>): UnsupportedFilter | undefined {
+  for (const [ri, rule] of rules.entries()) {
+    for (const [fi, f] of (rule.filters ?? []).entries()) if (!ruleFilters.has(f.type)) return { type: f.type, path: ['spec', 'rules', ri, 'filters', fi, 'type'] };
+    for (const [bi, b] of (rule.backendRefs ?? []).entries()) {
+      if ((b.weight ?? 1) === 0) continue;
+      for (const [fi, f] of (b.filters ?? []).entries()) if (!BACKEND_FILTERS.has(f.type)) return { type: f.type, path: ['spec', 'rules', ri, 'backendRefs', bi, 'filters', fi, 'type'] };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -275,7 +301,7 @@ function translateGrpcRoute(src: SourcedResource & { resource: GRPCRoute }, ctx:
       backends: (rule.backendRefs ?? []).map((b, bi) => translateBackend(b, namespace, ctx, src, ['spec', 'rules', ri, 'backendRefs', bi], report)),
     };
   });
-  return { ...finishRoute(src, 'GRPCRoute', route, rules, ctx, report), kind: 'GRPCRoute' };
+  return { ...finishRoute(src, 'GRPCRoute', route, rules, ctx, report, unsupportedFilter(route.spec.rules ?? [], GRPC_RULE_FILTERS)), kind: 'GRPCRoute' };
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -309,13 +335,20 @@ function finishRoute(
   rules: HttpRuleIR[],
   ctx: RouteContext,
   report: Reporter,
+  badFilter?: UnsupportedFilter,
 ): HttpRouteIR {
   const namespace = route.metadata.namespace!;
   const hostnames = route.spec.hostnames ?? [];
   const invalid = rules.flatMap((r) => r.backends).find((b): b is Extract<BackendIR, { kind: 'invalid' }> => b.kind === 'invalid');
-  const resolvedRefs: RouteConditionIR = invalid
-    ? { type: 'ResolvedRefs', status: 'False', reason: invalid.reason.split(':')[0]!, message: invalid.reason }
-    : { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all references resolved' };
+  // A filter Istio cannot convert is a hard error: Istio programs no part of the route, and says so in
+  // ResolvedRefs (where it reports every route error), leaving Accepted as it is.
+  const filterError = badFilter ? `unsupported filter type ${JSON.stringify(badFilter.type)}` : undefined;
+  if (badFilter) report.add('warning', src, badFilter.path, `${filterError}: the whole ${routeKind} is not programmed (as in Istio: ResolvedRefs False, InvalidFilter)`);
+  const resolvedRefs: RouteConditionIR = filterError
+    ? { type: 'ResolvedRefs', status: 'False', reason: 'InvalidFilter', message: filterError }
+    : invalid
+      ? { type: 'ResolvedRefs', status: 'False', reason: invalid.reason.split(':')[0]!, message: invalid.reason }
+      : { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all references resolved' };
 
   const attachments: RouteAttachmentIR[] = [];
   const status: RouteParentStatusIR[] = [];
@@ -324,8 +357,9 @@ function finishRoute(
     const kind = ref.kind ?? 'Gateway';
     const parentRef = { group, kind, namespace: ref.namespace ?? namespace, name: ref.name, ...(ref.sectionName ? { sectionName: ref.sectionName } : {}), ...(ref.port ? { port: ref.port } : {}) };
     const result = attach(ref, parentRef, hostnames, namespace, routeKind, ctx);
-    if (result.accepted) attachments.push(...result.attachments);
-    else report.add('warning', src, ['spec', 'parentRefs', pi], `not accepted by its parent: ${result.reason}: ${result.message}`);
+    if (result.accepted) {
+      if (!badFilter) attachments.push(...result.attachments);
+    } else report.add('warning', src, ['spec', 'parentRefs', pi], `not accepted by its parent: ${result.reason}: ${result.message}`);
     status.push({
       parentRef,
       conditions: [
@@ -535,7 +569,7 @@ function translateFilters(filters: HTTPRouteFilter[], matches: HttpMatchIR[], sr
         break;
       }
       default:
-        // ExtensionRef: the schema already warned that it is ignored.
+        // ExtensionRef: the whole route is refused (finishRoute), as Istio refuses it.
         break;
     }
   });

@@ -40,10 +40,11 @@ metadata: { name: r }
 spec:
   parentRefs: [{ group: "", kind: Service, name: web }]
   rules:
-    - backendRefs: [{ name: web, port: 80, filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: web, port: 80 } } }] }]
+    - backendRefs: [{ name: web, port: 80 }]
+      sessionPersistence: { type: Cookie }
 `));
     expect(r.ir).toBeDefined();
-    expect(r.lines).toEqual(['config.yaml:26:77 warning: HTTPRoute/default/r spec.rules[0].backendRefs[0].filters[0].requestMirror: RequestMirror on a backendRef is not supported yet; ignored']);
+    expect(r.lines).toEqual(['config.yaml:27:7 warning: HTTPRoute/default/r spec.rules[0].sessionPersistence: sessionPersistence is not implemented (Istio does not implement it either); ignored']);
   });
 
   it('rejects a regular expression that does not compile, at its field', () => {
@@ -160,13 +161,56 @@ spec:
     expect(r.lines.some((l) => pattern.test(l)), r.lines.join('\n')).toBe(true);
   });
 
-  it('warns that ExtensionRef is ignored and that a mirror to an unknown Service is dropped, and still loads', () => {
-    const r = load(rule('[{ type: RequestMirror, requestMirror: { backendRef: { name: x, port: 80 } } }, { type: ExtensionRef, extensionRef: { group: example.com, kind: Filter, name: f } }]'));
+  it('warns that a mirror to an unknown Service is dropped, and still loads', () => {
+    const r = load(rule('[{ type: RequestMirror, requestMirror: { backendRef: { name: x, port: 80 } } }]'));
     expect(r.ir).toBeDefined();
     expect(r.lines.filter((l) => l.includes('filters['))).toEqual([
-      expect.stringMatching(/filters\[1\]\.extensionRef: ExtensionRef filters are not supported; the filter is ignored$/),
       expect.stringMatching(/filters\[0\]\.requestMirror\.backendRef: BackendNotFound: Service default\/x is not in the config; requests are not mirrored there$/),
     ]);
+  });
+});
+
+describe('filters Istio cannot convert (InvalidFilter)', () => {
+  const route = (kind: 'HTTPRoute' | 'GRPCRoute', rules: string) => docs(
+    service('web'),
+    slice('web', ['10.1.0.1']),
+    `apiVersion: gateway.networking.k8s.io/v1
+kind: ${kind}
+metadata: { name: r }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: web }]
+  rules: ${rules}
+`,
+  );
+  const outcome = (r: ReturnType<typeof load>) => {
+    const rt = r.ir!.httpRoutes[0]!;
+    return { attachments: rt.attachments.length, conditions: rt.status[0]!.conditions.map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`) };
+  };
+
+  it.each([
+    ['an ExtensionRef rule filter', 'HTTPRoute', '[{ filters: [{ type: ExtensionRef, extensionRef: { group: example.com, kind: Auth, name: f } }], backendRefs: [{ name: web, port: 80 }] }]', 'rules[0].filters[0].type', 'ExtensionRef'],
+    ['a RequestMirror on a backendRef', 'HTTPRoute', '[{ backendRefs: [{ name: web, port: 80, filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: web, port: 80 } } }] }] }]', 'rules[0].backendRefs[0].filters[0].type', 'RequestMirror'],
+    ['a URLRewrite on a backendRef of a second rule', 'HTTPRoute', '[{ backendRefs: [{ name: web, port: 80 }] }, { backendRefs: [{ name: web, port: 80, filters: [{ type: URLRewrite, urlRewrite: {} }] }] }]', 'rules[1].backendRefs[0].filters[0].type', 'URLRewrite'],
+    ['an ExtensionRef GRPCRoute filter', 'GRPCRoute', '[{ filters: [{ type: ExtensionRef, extensionRef: { group: example.com, kind: Auth, name: f } }], backendRefs: [{ name: web, port: 80 }] }]', 'rules[0].filters[0].type', 'ExtensionRef'],
+  ] as const)('refuse the whole route for %s: not programmed, Accepted, ResolvedRefs False', (_name, kind, rules, at, type) => {
+    const r = load(route(kind, rules));
+    expect(r.ir).toBeDefined();
+    expect(r.lines.filter((l) => l.includes('unsupported filter'))).toEqual([
+      expect.stringContaining(`warning: ${kind}/default/r spec.${at}: unsupported filter type "${type}": the whole ${kind} is not programmed (as in Istio: ResolvedRefs False, InvalidFilter)`),
+    ]);
+    expect(outcome(r)).toEqual({ attachments: 0, conditions: ['Accepted=True Accepted: route accepted', `ResolvedRefs=False InvalidFilter: unsupported filter type "${type}"`] });
+  });
+
+  it('look past a backendRef of weight 0, as Istio drops it before reading its filters', () => {
+    const r = load(route('HTTPRoute', '[{ backendRefs: [{ name: web, port: 80 }, { name: web, port: 80, weight: 0, filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: web, port: 80 } } }] }] }]'));
+    expect(r.lines.filter((l) => l.includes('unsupported filter'))).toEqual([]);
+    expect(outcome(r).attachments).toBe(1);
+  });
+
+  it('check an ExtensionRef reference has group, kind and name', () => {
+    const r = load(route('HTTPRoute', '[{ filters: [{ type: ExtensionRef, extensionRef: { kind: Auth } }] }]'));
+    expect(r.ir).toBeUndefined();
+    expect(r.lines.some((l) => /filters\[0\]\.extensionRef\.name: required field is missing/.test(l)), r.lines.join('\n')).toBe(true);
   });
 });
 

@@ -132,6 +132,14 @@ const headerModifier: Schema = {
 /** The filter types of HTTPRoute rules and backendRefs. */
 const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'CORS', 'ExtensionRef'];
 
+/** LocalObjectReference: an ExtensionRef filter's referent. */
+const localObjectReference: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['group', 'kind', 'name'],
+  properties: { group: { type: 'string', maxLength: 253 }, kind: { type: 'string', minLength: 1, maxLength: 63 }, name: { type: 'string', minLength: 1, maxLength: 253 } },
+};
+
 /** BackendObjectReference: the fields of a backendRef, and all of a RequestMirror's backendRef. */
 const backendObjectReference: Record<string, Schema> = { group: { type: 'string' }, kind: { type: 'string' }, name: dnsSubdomain, namespace: dnsLabel, port: portNumber };
 
@@ -153,11 +161,12 @@ const backendRef: Schema = {
           type: { enum: HTTP_FILTER_TYPES },
           requestHeaderModifier: headerModifier,
           responseHeaderModifier: headerModifier,
-          requestRedirect: unsupported('RequestRedirect on a backendRef is not supported (Istio neither); ignored'),
-          urlRewrite: unsupported('URLRewrite on a backendRef is not supported (Istio neither); ignored'),
-          requestMirror: unsupported('RequestMirror on a backendRef is not supported yet; ignored'),
-          cors: unsupported('CORS on a backendRef is not supported (Istio neither); ignored'),
-          extensionRef: unsupported('ExtensionRef filters are not supported; ignored'),
+          // Istio refuses the whole route for these (InvalidFilter); translation reports it.
+          requestRedirect: { type: 'object' },
+          urlRewrite: { type: 'object' },
+          requestMirror: { type: 'object' },
+          cors: { type: 'object' },
+          extensionRef: localObjectReference,
         },
       },
     },
@@ -231,7 +240,7 @@ const httpFilter: Schema = {
         maxAge: { type: 'integer', minimum: 1 },
       },
     },
-    extensionRef: unsupported('ExtensionRef filters are not supported; the filter is ignored'),
+    extensionRef: localObjectReference,
   },
 };
 
