@@ -85,6 +85,27 @@ spec:
     route: [{ destination: { host: reviews, subset: v1 } }]
   - match: [{ uri: { prefix: /sticky } }]
     route: [{ destination: { host: reviews, subset: sticky } }]
+  - match: [{ uri: { prefix: /moved } }]
+    redirect: { uri: /new-home, authority: elsewhere.example, redirectCode: 308 }
+  - match: [{ uri: { regex: "/old/[a-z]+" } }]
+    rewrite: { uriRegexRewrite: { match: "^/old/([a-z]+)", rewrite: '/new/\\1' } }
+    route: [{ destination: { host: reviews, subset: v2 } }]
+  - match: [{ uri: { prefix: /decorated } }]
+    headers:
+      request: { set: { x-env: prod }, add: { x-added: "yes" }, remove: [x-secret] }
+      response: { add: { x-resp: "1" }, remove: [x-backend] }
+    route: [{ destination: { host: reviews, subset: v1 } }]
+  - match: [{ uri: { prefix: /team } }]
+    delegate: { name: reviews-team }
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews-team }
+spec:
+  http:
+  - match: [{ uri: { prefix: /team/beta }, headers: { x-beta: { exact: "1" } } }]
+    route: [{ destination: { host: reviews, subset: v2 } }]
   - route: [{ destination: { host: reviews, subset: v1 } }]
 `,
   );
@@ -128,6 +149,28 @@ describe('VirtualService through the process', () => {
 
   it('rewrites the prefix it matched', async () => {
     expect(json(await get('/legacy/items?x=1')).url).toBe('/api/items?x=1');
+  });
+
+  it('redirects with the authority, path and code it names', async () => {
+    const r = await get('/moved/x?q=1');
+    expect([r.status, r.headers.location, r.body]).toEqual([308, 'http://elsewhere.example/new-home?q=1', '']);
+  });
+
+  it('rewrites the path with uriRegexRewrite, substituting the captured group', async () => {
+    const seen = json(await get('/old/page'));
+    expect([seen.backend, seen.url]).toEqual(['reviews-v2', '/new/page']);
+  });
+
+  it('sets, adds and removes request and response headers', async () => {
+    const r = await get('/decorated', { 'x-env': 'dev', 'x-secret': 's' });
+    const seen = json(r);
+    expect([seen.headers['x-env'], seen.headers['x-added'], seen.headers['x-secret']]).toEqual(['prod', 'yes', undefined]);
+    expect([r.headers['x-resp'], r.headers['x-backend']]).toEqual(['1', undefined]);
+  });
+
+  it('hands a delegated prefix to the delegate VirtualService, whose routes apply in order', async () => {
+    expect(json(await get('/team/beta/x', { 'x-beta': '1' })).backend).toBe('reviews-v2');
+    expect(json(await get('/team/beta/x')).backend).toBe('reviews-v1');
   });
 
   it('issues the consistent-hash cookie when absent, and the cookie keeps the client on one endpoint', async () => {

@@ -16,6 +16,20 @@ beforeAll(async () => {
       serviceYaml('web-v2', [{ port: v2.port }]),
       serviceYaml('filtered', [{ port: all.port }]),
       serviceYaml('guarded', [{ port: all.port }]),
+      serviceYaml('per-backend', [{ port: all.port }]),
+      meshRoute(
+        'per-backend',
+        'per-backend',
+        `
+    - filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-rule, value: "1" }, { name: x-who, value: rule }] } }]
+      backendRefs:
+        - name: web-v1
+          port: 80
+          filters:
+            - { type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-who, value: v1 }] } }
+            - { type: ResponseHeaderModifier, responseHeaderModifier: { add: [{ name: x-served-by, value: v1 }] } }
+`,
+      ),
       meshRoute(
         'guarded',
         'guarded',
@@ -128,6 +142,14 @@ describe('mesh routing through the process', () => {
     const r = await send(`${wp.base}/missing`, { headers: { host: 'web' } });
     expect(r.status).toBe(500);
     expect(r.headers.server).toBe('istio-envoy');
+  });
+});
+
+describe('backendRef filters through the process', () => {
+  it('apply a backend’s own header modifiers after the rule’s, to requests sent to it and their responses', async () => {
+    const r = await send(`${wp.base}/`, { headers: { host: 'per-backend' } });
+    const seen = json(r);
+    expect([seen.backend, seen.headers['x-rule'], seen.headers['x-who'], r.headers['x-served-by']]).toEqual(['v1', '1', 'v1', 'v1']);
   });
 });
 

@@ -99,8 +99,13 @@ export type PathModifierIR =
   | { type: 'RegexRewrite'; pattern: string; substitution: string };
 
 export interface RedirectIR {
-  /** Istio derivePort FROM_PROTOCOL_DEFAULT: the Location carries no port (the scheme's default). */
-  dropPort?: boolean;
+  /**
+   * The Location's port is the one the route serves (a Service or listener port), filled in by routing:
+   * Istio's derivePort FROM_REQUEST_PORT, and its conversion of a Gateway API redirect with neither port
+   * nor scheme. Without it and without `port`, the Location has no port of its own (Envoy's redirect
+   * without port_redirect).
+   */
+  portFromRoute?: boolean;
   scheme?: 'http' | 'https';
   hostname?: string;
   path?: PathModifierIR;

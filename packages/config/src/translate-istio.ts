@@ -285,7 +285,7 @@ function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContex
       kind: 'redirect',
       redirect: {
         statusCode: rd.redirectCode ?? 301,
-        ...(rd.derivePort === 'FROM_PROTOCOL_DEFAULT' ? { dropPort: true } : {}),
+        ...(rd.derivePort === 'FROM_REQUEST_PORT' ? { portFromRoute: true } : {}),
         ...(scheme === 'http' || scheme === 'https' ? { scheme } : {}),
         ...(rd.authority ? { hostname: rd.authority } : {}),
         ...(rd.port ? { port: rd.port } : {}),

@@ -526,7 +526,9 @@ function translateFilters(filters: HTTPRouteFilter[], matches: HttpMatchIR[], sr
       case 'RequestRedirect': {
         const r = f.requestRedirect!;
         const p = r.path && pathModifier(r.path, matches, src, [...at, field, 'path'], report);
-        out.redirect = { statusCode: r.statusCode ?? 302, ...(r.scheme ? { scheme: r.scheme } : {}), ...(r.hostname ? { hostname: r.hostname } : {}), ...(r.port ? { port: r.port } : {}), ...(p ? { path: p } : {}) };
+        // As Istio converts it: no port and no scheme means the port the route serves (FROM_REQUEST_PORT).
+        const port = r.port ? { port: r.port } : r.scheme ? {} : { portFromRoute: true };
+        out.redirect = { statusCode: r.statusCode ?? 302, ...(r.scheme ? { scheme: r.scheme } : {}), ...(r.hostname ? { hostname: r.hostname } : {}), ...port, ...(p ? { path: p } : {}) };
         break;
       }
       case 'URLRewrite': {

@@ -25,20 +25,34 @@ export function modifyPath(path: string, mod: PathModifierIR, matchedPrefix: str
 
 const WELL_KNOWN_PORT = { http: 80, https: 443 } as const;
 
-/** The Location of a RequestRedirect, from the request's scheme, host, path and query. */
+/** A redirect that takes the route's port, with that port filled in (Istio does this when it builds the route). */
+export function withRoutePort(r: RedirectIR, port: number): RedirectIR {
+  return r.portFromRoute && r.port === undefined ? { ...r, port } : r;
+}
+
+/**
+ * The Location of a redirect, built as Envoy builds it from Istio's config: the redirect's port (Istio's
+ * port, or the route's port for FROM_REQUEST_PORT, which routing has filled in) follows the host as
+ * written; the host is the redirect's authority, or else the request's Host, whose own port is dropped
+ * when the redirect names a port or leaves the scheme whose default port it is (http on :80, https on
+ * :443). A redirect with neither port nor a port-derivation keeps no port beside its authority.
+ */
 export function redirectLocation(
   r: RedirectIR,
   req: { scheme: 'http' | 'https'; hostName: string; port: number | undefined; path: string; query: string },
   matchedPrefix: string | undefined,
 ): string {
   const scheme = r.scheme ?? req.scheme;
-  const host = r.hostname ?? req.hostName;
-  // An explicit port wins; a changed scheme implies its well-known port; otherwise the request's port stays.
-  const port = r.port ?? (r.scheme || r.dropPort ? undefined : req.port);
-  const portPart = port === undefined || port === WELL_KNOWN_PORT[scheme] ? '' : `:${port}`;
+  const bracketed = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  let host: string;
+  if (r.hostname) host = bracketed(r.hostname);
+  else {
+    const leavesDefault = scheme !== req.scheme && req.port === WELL_KNOWN_PORT[req.scheme];
+    host = req.port === undefined || r.port !== undefined || leavesDefault ? bracketed(req.hostName) : `${bracketed(req.hostName)}:${req.port}`;
+  }
+  const portPart = r.port !== undefined ? `:${r.port}` : '';
   const path = r.path ? modifyPath(req.path, r.path, matchedPrefix) : req.path;
-  const hostPart = host.includes(':') ? `[${host}]` : host;
-  return `${scheme}://${hostPart}${portPart}${path}${req.query ? `?${req.query}` : ''}`;
+  return `${scheme}://${host}${portPart}${path}${req.query ? `?${req.query}` : ''}`;
 }
 
 /** Applies a header modifier to flat [name, value, …] headers: remove and set drop names, then set and add append. */

@@ -199,7 +199,7 @@ export class Router {
         }
         const target = lookup(svc.key, port.port)!;
         this.#mesh.get(svc)!.add(port.port, {
-          table: rules.length ? new RouteTable(rules, lookup) : vs ? new VsTable(vs, port.port, vsLookup) : undefined,
+          table: rules.length ? new RouteTable(rules, lookup, port.port) : vs ? new VsTable(vs, port.port, vsLookup) : undefined,
           fallback: { kind: 'forward', target, routeName: 'default', retry: DEFAULT_RETRY },
         });
       }
@@ -224,7 +224,7 @@ export class Router {
     for (const [port, hosts] of byPortHost) {
       const vhosts = new VirtualHosts();
       for (const [host, perRoute] of hosts) {
-        const table = new RouteTable([...perRoute.values()].flat(), lookup);
+        const table = new RouteTable([...perRoute.values()].flat(), lookup, port);
         if (host === '*') vhosts.any = table;
         else if (host.startsWith('*.')) vhosts.wildcard.set(host.slice(1), table);
         else vhosts.exact.set(host, table);

@@ -1,6 +1,6 @@
 import type { BackendIR, HttpRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
-import { mergeHeaderModifiers } from './actions.ts';
+import { mergeHeaderModifiers, withRoutePort } from './actions.ts';
 import { CompiledMatch, describeMatch, normalizedPrefix } from './match.ts';
 import { WeightedBackends } from './weighted.ts';
 import { corsPolicy } from './cors.ts';
@@ -102,7 +102,8 @@ export class RouteTable {
   /** Matches that can never be chosen: an earlier match in precedence order has the same conditions. */
   readonly unreachable: UnreachableMatch[] = [];
 
-  constructor(rules: readonly RuleRef[], lookup: TargetLookup) {
+  /** `port`: the Service or listener port the table serves, for redirects that keep it. */
+  constructor(rules: readonly RuleRef[], lookup: TargetLookup, port: number) {
     const flat: { route: HttpRouteIR; ruleIndex: number; matchIndex: number }[] = [];
     const ordered = [...rules].sort((a, b) => compareRoutes(a.route, b.route));
     for (const { route, ruleIndex } of ordered) {
@@ -119,7 +120,7 @@ export class RouteTable {
       const signature = matchSignature(match);
       const earlier = bySignature.get(signature);
       if (earlier) this.unreachable.push({ route: route.key, kind: route.kind ?? 'HTTPRoute', rule: ruleIndex, match: matchIndex, shadowedBy: { route: earlier.route.key, kind: earlier.route.kind ?? 'HTTPRoute', rule: earlier.ruleIndex, match: earlier.matchIndex } });
-      const entry = new Entry(index, route, ruleIndex, matchIndex, ruleBackends(route, ruleIndex, matchIndex, lookup));
+      const entry = new Entry(index, route, ruleIndex, matchIndex, ruleBackends(route, ruleIndex, matchIndex, lookup, port));
       this.#ordered.push(entry);
       if (!earlier) bySignature.set(signature, entry);
       usesQuery ||= entry.usesQuery;
@@ -261,14 +262,14 @@ function firstHolding(bucket: Bucket, req: RouteRequest, query: QueryView, best:
 }
 
 /** What one match of a rule leads to: its filters applied to each weighted backend. */
-function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number, lookup: TargetLookup): WeightedBackends {
+function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number, lookup: TargetLookup, port: number): WeightedBackends {
   const rule = route.rules[ruleIndex]!;
   const match = rule.matches[matchIndex]!;
   const routeName = `${route.namespace}.${route.name}.${ruleIndex}.${matchIndex}`;
   const matchedPrefix = match.path.type === 'PathPrefix' ? match.path.value : undefined;
   const { redirect, requestHeaders, responseHeaders, rewrite } = rule.filters;
   if (redirect) {
-    const decision: Redirect = { kind: 'redirect', redirect, routeName, ...(matchedPrefix ? { matchedPrefix } : {}) };
+    const decision: Redirect = { kind: 'redirect', redirect: withRoutePort(redirect, port), routeName, ...(matchedPrefix ? { matchedPrefix } : {}) };
     return new WeightedBackends([{ decision, weight: 1 }], NO_ROUTE);
   }
   // A URLRewrite hostname is one more header to set, so it is folded into the request modifier here.

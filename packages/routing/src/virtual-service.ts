@@ -4,7 +4,7 @@
  */
 import { regexTest, type HeaderModifierIR, type IstioStringMatchIR, type VirtualServiceIR, type VsMatchIR, type VsRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
-import { mergeHeaderModifiers } from './actions.ts';
+import { mergeHeaderModifiers, withRoutePort } from './actions.ts';
 import { corsPolicy } from './cors.ts';
 import { EMPTY_QUERY, headerValue, QueryView, type RouteRequest } from './request.ts';
 import { WeightedBackends } from './weighted.ts';
@@ -156,7 +156,7 @@ function decisionsFor(route: VsRouteIR, match: VsMatchIR | undefined, routeName:
   const action = route.action;
   if (action.kind === 'direct') return [{ decision: localReply(action.status, action.body, '-', 'direct_response', routeName), weight: 1 }];
   if (action.kind === 'redirect') {
-    const redirect: Redirect = { kind: 'redirect', redirect: action.redirect, routeName };
+    const redirect: Redirect = { kind: 'redirect', redirect: withRoutePort(action.redirect, port), routeName };
     return [{ decision: redirect, weight: 1 }];
   }
   const retry = route.retry ? retryPolicy(route.retry) : DEFAULT_RETRY;

@@ -17,15 +17,21 @@ describe('URLRewrite / RequestRedirect path modifiers', () => {
 });
 
 describe('RequestRedirect Location', () => {
-  const req = { scheme: 'http' as const, hostName: 'example.com', port: 8080, path: '/a/b', query: 'x=1' };
+  // As Envoy builds it (RouteEntryImplBase::newPath): a port named by the redirect follows the host as
+  // written; the request's own Host port stays unless the redirect names a port or leaves the scheme
+  // whose default port it is.
+  const req = { scheme: 'http' as const, hostName: 'example.com', port: 8080 as number | undefined, path: '/a/b', query: 'x=1' };
   it.each([
-    [{ statusCode: 302 as const }, 'http://example.com:8080/a/b?x=1'],
-    [{ statusCode: 301 as const, scheme: 'https' as const }, 'https://example.com/a/b?x=1'],
-    [{ statusCode: 302 as const, scheme: 'https' as const, port: 8443 }, 'https://example.com:8443/a/b?x=1'],
-    [{ statusCode: 302 as const, hostname: 'other.test' }, 'http://other.test:8080/a/b?x=1'],
-    [{ statusCode: 302 as const, port: 80 }, 'http://example.com/a/b?x=1'],
-    [{ statusCode: 302 as const, path: { type: 'ReplaceFullPath' as const, value: '/moved' } }, 'http://example.com:8080/moved?x=1'],
-  ])('%o → %s', (r, expected) => expect(redirectLocation(r, req, '/a')).toBe(expected));
+    [{ statusCode: 302 as const }, req, 'http://example.com:8080/a/b?x=1'],
+    [{ statusCode: 301 as const, scheme: 'https' as const }, req, 'https://example.com:8080/a/b?x=1'],
+    [{ statusCode: 301 as const, scheme: 'https' as const }, { ...req, port: 80 }, 'https://example.com/a/b?x=1'],
+    [{ statusCode: 301 as const, scheme: 'https' as const }, { ...req, port: undefined }, 'https://example.com/a/b?x=1'],
+    [{ statusCode: 302 as const, scheme: 'https' as const, port: 8443 }, req, 'https://example.com:8443/a/b?x=1'],
+    [{ statusCode: 302 as const, hostname: 'other.test' }, req, 'http://other.test/a/b?x=1'],
+    [{ statusCode: 302 as const, hostname: 'other.test', port: 9080 }, req, 'http://other.test:9080/a/b?x=1'],
+    [{ statusCode: 302 as const, port: 80 }, req, 'http://example.com:80/a/b?x=1'],
+    [{ statusCode: 302 as const, path: { type: 'ReplaceFullPath' as const, value: '/moved' } }, req, 'http://example.com:8080/moved?x=1'],
+  ])('%o for %o → %s', (r, request, expected) => expect(redirectLocation(r, request, '/a')).toBe(expected));
 });
 
 describe('header modifiers', () => {

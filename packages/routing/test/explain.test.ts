@@ -56,7 +56,8 @@ describe('explain', () => {
 
   it('shows where a redirect sends the client', () => {
     const t = r.explain(plain, 'web:80', request('/old/page?q=1'));
-    expect(t.backends.map((b) => b.outcome)).toEqual(['redirect 301 to http://web/new/page?q=1']);
+    // No port and no scheme on the filter: the route's port (Istio's FROM_REQUEST_PORT), written out as Envoy does.
+    expect(t.backends.map((b) => b.outcome)).toEqual(['redirect 301 to http://web:80/new/page?q=1']);
   });
 
   it('explains tunnels: a Service clusterIP, a workload, an unknown address', () => {
