@@ -189,11 +189,22 @@ export class Router {
       const svc = this.#servicesByKey.get(service);
       return this.#targetFor(service, svc?.ports.length === 1 ? svc.ports[0]!.port : port, subset);
     };
+    // The routes attached to each Service, in config order, found once rather than per Service port.
+    const attachedTo = new Map<string, HttpRouteIR[]>();
+    for (const route of routes) {
+      const services = new Set(route.attachments.flatMap((a) => (a.kind === 'Service' ? [a.service] : [])));
+      for (const key of services) {
+        const list = attachedTo.get(key);
+        if (list) list.push(route);
+        else attachedTo.set(key, [route]);
+      }
+    }
     for (const svc of ir.services) {
       const vs = vsByService.get(svc.key);
+      const candidates = attachedTo.get(svc.key) ?? [];
       for (const port of svc.ports) {
         const rules: RuleRef[] = [];
-        for (const route of routes) {
+        for (const route of candidates) {
           const attached = route.attachments.some((a) => a.kind === 'Service' && a.service === svc.key && (a.port === undefined || a.port === port.port));
           if (attached) route.rules.forEach((_, ruleIndex) => rules.push({ route, ruleIndex }));
         }
