@@ -57,6 +57,20 @@ describe('precedence across routes', () => {
     expect(where(r2.routePlain(80, 'web', request('/x/y', { method: 'POST', headers: { h: '1' } })))).toBe('a');
   });
 
+  it('finds prefixes of every length, 30 characters and longer included', () => {
+    const long = '/organisations/acme/projects/alpha/builds'; // 41 characters
+    const rules = `[
+      { matches: [{ path: { type: PathPrefix, value: /organisations } }], backendRefs: [{ name: a, port: 80 }] },
+      { matches: [{ path: { type: PathPrefix, value: /organisations/acme/projects/al } }], backendRefs: [{ name: web, port: 80 }] },
+      { matches: [{ path: { type: PathPrefix, value: ${long} } }], backendRefs: [{ name: b, port: 80 }] }
+    ]`;
+    const r = router(...services, mesh('r', rules));
+    expect(where(r.routePlain(80, 'web', request(`${long}/42`)))).toBe('b');
+    expect(where(r.routePlain(80, 'web', request(long)))).toBe('b');
+    expect(where(r.routePlain(80, 'web', request('/organisations/acme/projects/al/x')))).toBe('web'); // 31 characters
+    expect(where(r.routePlain(80, 'web', request('/organisations/acme/projects/alpha/buildsx')))).toBe('a');
+  });
+
   it('breaks ties by oldest creationTimestamp, then namespace/name', () => {
     const rule = (to: string) => `[{ matches: [{ path: { type: PathPrefix, value: /t } }], backendRefs: [{ name: ${to}, port: 80 }] }]`;
     const older = router(...services, mesh('zz', rule('a'), ', creationTimestamp: "2024-01-01T00:00:00Z"'), mesh('aa', rule('b'), ', creationTimestamp: "2025-01-01T00:00:00Z"'));
