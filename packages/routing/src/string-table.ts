@@ -51,8 +51,12 @@ export class HashedCells {
     return this.#place(key, hashString(key));
   }
 
-  /** The first cell of the slot whose key is `s[start, end)` (its hash computed by the caller), or -1. */
-  protected find(s: string, start: number, end: number, hash: number): number {
+  /**
+   * The first cell of the slot whose key is `s[start, end)` (its hash computed by the caller), or -1. With
+   * `fold`, the key was hashed with ASCII letters lower-cased and is compared the same way (stored keys are
+   * lower case; hosts almost always are already, so the plain comparison runs first).
+   */
+  protected find(s: string, start: number, end: number, hash: number, fold = false): number {
     const cells = this.cells;
     const stride = this.#stride;
     const mask = this.#mask;
@@ -62,23 +66,7 @@ export class HashedCells {
       const at = slot * stride;
       const key = cells[at + 1] as string | undefined;
       if (key === undefined) return -1;
-      if (cells[at] === stored && key.length === length && sameRange(s, start, key)) return at;
-    }
-  }
-
-  /** As find, for a key hashed (and compared) with ASCII letters lower-cased; stored keys are lower case. */
-  protected findLower(s: string, start: number, end: number, hash: number): number {
-    const cells = this.cells;
-    const stride = this.#stride;
-    const mask = this.#mask;
-    const stored = hash >> 1;
-    const length = end - start;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const at = slot * stride;
-      const key = cells[at + 1] as string | undefined;
-      if (key === undefined) return -1;
-      // Hosts are almost always lower case already: the native comparison first, the folding one if it fails.
-      if (cells[at] === stored && key.length === length && (sameRange(s, start, key) || equalsLower(key, s, start))) return at;
+      if (cells[at] === stored && key.length === length && (sameRange(s, start, key) || (fold && equalsLower(key, s, start)))) return at;
     }
   }
 
@@ -131,7 +119,7 @@ export class StringTable<T> extends HashedCells {
 
   /** As getRange, for a key hashed (and compared) with ASCII letters lower-cased; stored keys are lower case. */
   getRangeLower(s: string, start: number, end: number, hash: number): T | undefined {
-    const at = this.findLower(s, start, end, hash);
+    const at = this.find(s, start, end, hash, true);
     return at < 0 ? undefined : (this.cells[at + 2] as T);
   }
 }
