@@ -53,6 +53,24 @@ describe('VirtualService validation', () => {
     expect(r.ir!.virtualServices.map((v) => [v.key, v.services, v.routes.length])).toEqual([['default/v', ['default/web'], 1]]);
   });
 
+  it('injects a fault without a percentage into no request, as Istio does, and warns', () => {
+    const r = load(
+      docs(
+        service('web'),
+        vs('{ hosts: [web], http: [{ route: [{ destination: { host: web } }], fault: { abort: { httpStatus: 503 }, delay: { fixedDelay: 1s } } }, { route: [{ destination: { host: web } }], fault: { abort: { httpStatus: 418, percentage: { value: 100 } }, delay: { fixedDelay: 1s, percent: 50 } } }] }'),
+      ),
+    );
+    expect(r.ir!.virtualServices[0]!.routes.map((rt) => [rt.fault?.abort?.fraction, rt.fault?.delay?.fraction])).toEqual([
+      [0, 0],
+      [1, 0.5],
+    ]);
+    const warnings = r.lines.filter((l) => l.includes('has no percentage')).map((l) => l.replace(/^config\.yaml:\d+:\d+ warning: /, ''));
+    expect(warnings).toEqual([
+      'VirtualService/default/v spec.http[0].fault.delay: has no percentage, so Istio delays no request (unset means 0%); give percentage: { value: 100 } for every request',
+      'VirtualService/default/v spec.http[0].fault.abort: has no percentage, so Istio aborts no request (unset means 0%); give percentage: { value: 100 } for every request',
+    ]);
+  });
+
   it('resolves hosts and destinations as Istio does: short names in the VirtualService namespace, name.namespace, FQDN', () => {
     const r = load(
       docs(
