@@ -54,14 +54,18 @@ function headerOps(ops: IstioHeaderOps | undefined): HeaderModifierIR | undefine
   return { set: list(ops.set), add: list(ops.add), remove: (ops.remove ?? []).map((n) => n.toLowerCase()) };
 }
 
-/** Istio retryOn: Envoy conditions and, as numbers, retriable status codes. */
+/**
+ * Istio's conversion of `retries`: Envoy conditions and, as numbers, retriable status codes in `retryOn`.
+ * Without `attempts` (or with 0) Istio turns retrying off for the route, whatever else is set.
+ */
 function vsRetry(r: NonNullable<IstioHttpRoute['retries']>): RetryPolicyIR {
+  if (!r.attempts || r.attempts <= 0) return { numRetries: 0, retryOn: [], codes: [], backoffBaseMs: 25 };
   const on = (r.retryOn ?? 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes').split(',').map((x) => x.trim()).filter(Boolean);
   const codes = on.filter((x) => /^\d+$/.test(x)).map(Number);
   const conditions = on.filter((x) => !/^\d+$/.test(x));
   if (codes.length && !conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');
   const perTry = r.perTryTimeout ? istioDurationMs(r.perTryTimeout) : 0;
-  return { numRetries: r.attempts ?? 2, retryOn: conditions, codes, backoffBaseMs: r.backoff ? istioDurationMs(r.backoff) || 25 : 25, ...(perTry ? { perTryTimeoutMs: perTry } : {}) };
+  return { numRetries: r.attempts, retryOn: conditions, codes, backoffBaseMs: r.backoff ? istioDurationMs(r.backoff) || 25 : 25, ...(perTry ? { perTryTimeoutMs: perTry } : {}) };
 }
 
 /** gRPC status names Istio accepts for fault aborts. */
@@ -316,6 +320,9 @@ function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContex
     report.add('warning', src, [...path, 'fault', kind], `has no percentage, so Istio ${kind === 'delay' ? 'delays' : 'aborts'} no request (unset means 0%); give percentage: { value: 100 } for every request`);
   if (r.fault?.delay?.fixedDelay && r.fault.delay.percentage === undefined && r.fault.delay.percent === undefined) unsetPercentage('delay');
   if (r.fault?.abort && r.fault.abort.percentage === undefined) unsetPercentage('abort');
+  if (r.retries && r.retries.attempts === undefined && (r.retries.perTryTimeout || r.retries.retryOn || r.retries.backoff)) {
+    report.add('warning', src, [...path, 'retries'], 'has no attempts, so Istio does not retry this route and its other retry settings have no effect; give attempts');
+  }
   const fault = r.fault
     ? {
         ...(r.fault.delay?.fixedDelay ? { delay: { ms: istioDurationMs(r.fault.delay.fixedDelay), fraction: (r.fault.delay.percentage?.value ?? r.fault.delay.percent ?? 0) / 100 } } : {}),

@@ -71,6 +71,23 @@ describe('VirtualService validation', () => {
     ]);
   });
 
+  it('turns retries off when attempts are not given, as Istio does, and warns when other retry settings would be lost', () => {
+    const r = load(
+      docs(
+        service('web'),
+        vs('{ hosts: [web], http: [{ route: [{ destination: { host: web } }], retries: { perTryTimeout: 2s, retryOn: 5xx } }, { route: [{ destination: { host: web } }], retries: { attempts: 0 } }, { route: [{ destination: { host: web } }], retries: { attempts: 3, perTryTimeout: 2s } }] }'),
+      ),
+    );
+    expect(r.ir!.virtualServices[0]!.routes.map((rt) => [rt.retry?.numRetries, rt.retry?.perTryTimeoutMs, rt.retry?.retryOn.join(',')])).toEqual([
+      [0, undefined, ''],
+      [0, undefined, ''],
+      [3, 2000, 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes'],
+    ]);
+    expect(r.lines.filter((l) => l.includes('retries')).map((l) => l.replace(/^config\.yaml:\d+:\d+ warning: /, ''))).toEqual([
+      'VirtualService/default/v spec.http[0].retries: has no attempts, so Istio does not retry this route and its other retry settings have no effect; give attempts',
+    ]);
+  });
+
   it('resolves hosts and destinations as Istio does: short names in the VirtualService namespace, name.namespace, FQDN', () => {
     const r = load(
       docs(
