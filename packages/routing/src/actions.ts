@@ -6,7 +6,11 @@ const rewriteRegexes = new WeakMap<PathModifierIR, { regex: RegExp; substitution
 /** Replaces the path as a URLRewrite or RequestRedirect path modifier (or Istio's rewrite) says; `path` has no query. */
 export function modifyPath(path: string, mod: PathModifierIR, matchedPrefix: string | undefined): string {
   if (mod.type === 'ReplaceFullPath') return mod.value;
-  if (mod.type === 'ReplacePlainPrefix') return path.startsWith(mod.prefix) ? mod.value + path.slice(mod.prefix.length) : path;
+  if (mod.type === 'ReplacePlainPrefix') {
+    // The prefix may have matched case-insensitively (ignoreUriCase): what matched is replaced either way.
+    const n = mod.prefix.length;
+    return path.length >= n && (path.startsWith(mod.prefix) || path.slice(0, n).toLowerCase() === mod.prefix.toLowerCase()) ? mod.value + path.slice(n) : path;
+  }
   if (mod.type === 'RegexRewrite') {
     let compiled = rewriteRegexes.get(mod);
     if (!compiled) {

@@ -164,8 +164,10 @@ function decisionsFor(route: VsRouteIR, match: VsMatchIR | undefined, routeName:
   const path = rw?.uriRegex
     ? { type: 'RegexRewrite' as const, pattern: rw.uriRegex.match, substitution: rw.uriRegex.rewrite }
     : rw?.uri !== undefined
-      ? match?.uri?.type === 'prefix'
-        ? { type: 'ReplacePlainPrefix' as const, prefix: match.uri.value, value: rw.uri }
+      ? // Istio sets Envoy's prefix_rewrite: it replaces what the route matched, the prefix of a prefix
+        // match, the whole path of an exact or regex one, and the leading '/' of a route with no uri match.
+        match?.uri === undefined || match.uri.type === 'prefix'
+        ? { type: 'ReplacePlainPrefix' as const, prefix: match?.uri?.value ?? '/', value: rw.uri }
         : { type: 'ReplaceFullPath' as const, value: rw.uri }
       : undefined;
   const hostSet: HeaderModifierIR | undefined = rw?.authority ? { set: [{ name: 'host', value: rw.authority }], add: [], remove: [] } : undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic, loadConfig } from '@waypoint/config';
-import { Router, type RouteDecision } from '../src/index.ts';
+import { modifyPath, Router, type RouteDecision } from '../src/index.ts';
 import { request, svc, where } from './helpers.ts';
 
 /** Pods with labels behind a Service `reviews` (v1 at 10.0.0.1, v2 at 10.0.0.2, v3 at 10.0.0.3). */
@@ -196,6 +196,44 @@ describe('VirtualService actions', () => {
   it('answers 404 when no route matches', () => {
     expect(where(go(router, '/nothing-matches'))).toBe('status:404');
   });
+});
+
+describe('rewrite.uri replaces what the route matched (Envoy prefix_rewrite, as Istio sets it)', () => {
+  const { router } = build(
+    reviews,
+    dr(),
+    vs(`
+  - match: [{ uri: { prefix: /api/ } }]
+    rewrite: { uri: /v2/ }
+    route: [{ destination: { host: reviews, subset: v1 } }]
+  - match: [{ uri: { prefix: /CASE }, ignoreUriCase: true }]
+    rewrite: { uri: /lower }
+    route: [{ destination: { host: reviews, subset: v1 } }]
+  - match: [{ uri: { exact: /exact } }]
+    rewrite: { uri: /whole }
+    route: [{ destination: { host: reviews, subset: v1 } }]
+  - match: [{ uri: { regex: "/re/[0-9]+" } }]
+    rewrite: { uri: /whole }
+    route: [{ destination: { host: reviews, subset: v1 } }]
+  - match: [{ headers: { x-any: { exact: "1" } } }]
+    rewrite: { uri: /hdr }
+    route: [{ destination: { host: reviews, subset: v1 } }]
+  - rewrite: { uri: /v3 }
+    route: [{ destination: { host: reviews, subset: v1 } }]`),
+  );
+  const rewritten = (path: string, headers: Record<string, string> = {}) => {
+    const d = go(router, path, { headers });
+    const mod = d.kind === 'forward' ? d.actions?.rewrite?.path : undefined;
+    return mod ? modifyPath(path, mod, undefined) : path;
+  };
+  it.each([
+    ['/api/items', {}, '/v2/items'],
+    ['/case/x', {}, '/lower/x'],
+    ['/exact', {}, '/whole'],
+    ['/re/42', {}, '/whole'],
+    ['/a/b', { 'x-any': '1' }, '/hdra/b'],
+    ['/anything', {}, '/v3anything'],
+  ])('%s %o → %s', (path, headers, expected) => expect(rewritten(path, headers)).toBe(expected));
 });
 
 describe('VirtualService and HTTPRoute, VirtualService and VirtualService', () => {
