@@ -206,9 +206,9 @@ export interface HttpRouteIR {
   status: RouteParentStatusIR[];
 }
 
-/** Istio's StringMatch. */
+/** Istio's StringMatch; `present` is the empty one (`{}`) of a header or query parameter: it only has to be there. */
 export interface IstioStringMatchIR {
-  type: 'exact' | 'prefix' | 'regex';
+  type: 'exact' | 'prefix' | 'regex' | 'present';
   value: string;
 }
 

@@ -45,7 +45,8 @@ export function serviceForIstioHost(host: string, namespace: string, services: r
 function stringMatch(m: IstioStringMatch): IstioStringMatchIR {
   if (m.exact !== undefined) return { type: 'exact', value: m.exact };
   if (m.prefix !== undefined) return { type: 'prefix', value: m.prefix };
-  return { type: 'regex', value: m.regex ?? '' };
+  if (m.regex !== undefined) return { type: 'regex', value: m.regex };
+  return { type: 'present', value: '' };
 }
 
 function headerOps(ops: IstioHeaderOps | undefined): HeaderModifierIR | undefined {
@@ -183,7 +184,9 @@ const emptyMatch = (): VsMatchIR => ({ ignoreUriCase: false, headers: [], withou
 /** Both matches at once, or undefined when they contradict each other. */
 function mergeMatches(root: VsMatchIR, d: VsMatchIR): VsMatchIR | undefined {
   const one = <T>(a: T | undefined, b: T | undefined, same: (x: T, y: T) => boolean): { ok: boolean; v: T | undefined } => (a === undefined ? { ok: true, v: b } : b === undefined ? { ok: true, v: a } : { ok: same(a, b), v: b });
-  const sm = (a: IstioStringMatchIR, b: IstioStringMatchIR) => (a.type === b.type && a.value === b.value) || (a.type === 'prefix' && b.type !== 'regex' && b.value.startsWith(a.value));
+  // Whether b takes no value a refuses: b is then the narrower of the two.
+  const sm = (a: IstioStringMatchIR, b: IstioStringMatchIR) =>
+    (a.type === b.type && a.value === b.value) || a.type === 'present' || (a.type === 'prefix' && b.type !== 'regex' && b.type !== 'present' && b.value.startsWith(a.value));
   const uri = one(root.uri, d.uri, sm);
   const method = one(root.method, d.method, sm);
   const authority = one(root.authority, d.authority, sm);

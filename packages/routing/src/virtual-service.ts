@@ -13,13 +13,14 @@ import type { CandidateTrace } from './table.ts';
 type Test = (v: string) => boolean;
 
 function stringTest(m: IstioStringMatchIR, ignoreCase = false): Test {
+  if (m.type === 'present') return () => true;
   if (m.type === 'regex') return regexTest(m.value);
   const expected = ignoreCase ? m.value.toLowerCase() : m.value;
   if (m.type === 'exact') return ignoreCase ? (v) => v.toLowerCase() === expected : (v) => v === expected;
   return ignoreCase ? (v) => v.toLowerCase().startsWith(expected) : (v) => v.startsWith(expected);
 }
 
-const describe = (m: IstioStringMatchIR) => `${m.type} ${JSON.stringify(m.value)}`;
+const describe = (m: IstioStringMatchIR) => (m.type === 'present' ? 'present' : `${m.type} ${JSON.stringify(m.value)}`);
 
 /** The namespace in a SPIFFE ID `spiffe://<td>/ns/<ns>/sa/<sa>`. */
 function namespaceOf(principal: string | undefined): string | undefined {

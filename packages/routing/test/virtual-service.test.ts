@@ -110,6 +110,25 @@ describe('VirtualService matching: routes in order, first match wins', () => {
     expect(endpointOf(go(router, path, init))).toBe(expected);
   });
 
+  it('takes an empty match ({}) of a header or query parameter as "present", and of withoutHeaders as "absent"', () => {
+    const { router: r } = build(
+      reviews,
+      dr(),
+      vs(`
+  - match: [{ headers: { x-canary: {} }, withoutHeaders: { x-legacy: {} } }]
+    route: [{ destination: { host: reviews, subset: v2 } }]
+  - match: [{ queryParams: { trace: {} } }]
+    route: [{ destination: { host: reviews, subset: v3 } }]
+  - route: [{ destination: { host: reviews, subset: v1 } }]`),
+    );
+    expect(endpointOf(go(r, '/x', { headers: { 'x-canary': '' } }))).toBe('10.0.0.2');
+    expect(endpointOf(go(r, '/x', { headers: { 'x-canary': 'no' } }))).toBe('10.0.0.2');
+    expect(endpointOf(go(r, '/x', { headers: { 'x-canary': 'yes', 'x-legacy': '1' } }))).toBe('10.0.0.1');
+    expect(endpointOf(go(r, '/x?trace'))).toBe('10.0.0.3');
+    expect(endpointOf(go(r, '/x?other=1'))).toBe('10.0.0.1');
+    expect(r.explain({ kind: 'plain', gatewayPort: 80 }, 'reviews:9080', request('/x')).candidates[0]!.result).toBe('lost: header x-canary is absent');
+  });
+
   it('explains VirtualService routes in order', () => {
     const t = router.explain({ kind: 'plain', gatewayPort: 80 }, 'reviews:9080', request('/v2/x', { method: 'POST' }));
     expect(t.candidates.slice(0, 4).map((c) => `${c.kind} ${c.rule}: ${c.result}`)).toEqual([

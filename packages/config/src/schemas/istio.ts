@@ -13,6 +13,9 @@ const stringMatch: Schema = {
   maxProperties: 1,
 };
 
+/** A StringMatch keyed by a header or query parameter name: `{}` there means "present" (Istio's docs). */
+const namedMatch: Schema = { ...obj({ exact: { type: 'string' }, prefix: { type: 'string' }, regex: { type: 'string' } }), maxProperties: 1 };
+
 const percent: Schema = obj({ value: { type: 'number', minimum: 0, maximum: 100 } });
 const headerOps: Schema = obj({ set: stringMap, add: stringMap, remove: { type: 'array', items: { type: 'string', minLength: 1 } } });
 const destination: Schema = obj({ host: { type: 'string', minLength: 1 }, subset: { type: 'string' }, port: obj({ number: portNumber }) }, ['host']);
@@ -23,9 +26,9 @@ const httpMatch: Schema = obj({
   scheme: stringMatch,
   method: stringMatch,
   authority: stringMatch,
-  headers: { type: 'object', additionalProperties: stringMatch },
-  withoutHeaders: { type: 'object', additionalProperties: stringMatch },
-  queryParams: { type: 'object', additionalProperties: stringMatch },
+  headers: { type: 'object', additionalProperties: namedMatch },
+  withoutHeaders: { type: 'object', additionalProperties: namedMatch },
+  queryParams: { type: 'object', additionalProperties: namedMatch },
   port: portNumber,
   ignoreUriCase: { type: 'boolean' },
   sourceNamespace: { type: 'string' },
