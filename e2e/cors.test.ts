@@ -16,6 +16,7 @@ beforeAll(async () => {
     [
       serviceYaml('api', [{ port: echo.port }]),
       serviceYaml('legacy', [{ port: echo.port }]),
+      serviceYaml('open', [{ port: echo.port }]),
       meshRoute(
         'api',
         'api',
@@ -29,8 +30,20 @@ metadata: { name: legacy }
 spec:
   hosts: [legacy]
   http:
+  - match: [{ uri: { prefix: /forwarding } }]
+    corsPolicy: { allowOrigins: [{ exact: "https://app.example.com" }], allowMethods: [GET] }
+    route: [{ destination: { host: legacy } }]
   - corsPolicy: { allowOrigins: [{ exact: "https://app.example.com" }], allowMethods: [GET], unmatchedPreflights: IGNORE }
     route: [{ destination: { host: legacy } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: open }
+spec:
+  hosts: [open]
+  http:
+  - corsPolicy: { allowOrigins: [{ exact: "*" }], allowMethods: ["*"], allowHeaders: ["*"] }
+    route: [{ destination: { host: open } }]
 `,
     ].join('\n'),
   );
@@ -65,12 +78,28 @@ describe('CORS (HTTPRoute filter, VirtualService corsPolicy)', () => {
     expect([json(r).backend, r.headers['access-control-allow-origin'], r.headers['access-control-expose-headers']]).toEqual(['api', 'https://shop.example.org', 'x-trace']);
   });
 
-  it('adds nothing for an origin that is not allowed, and forwards its preflight to the backend', async () => {
+  it('adds nothing for an origin that is not allowed, and answers its preflight without allowing the origin (Gateway API, as Istio converts it)', async () => {
     const r = await send(`${wp.base}/data`, { headers: { host: 'api', origin: 'https://evil.example.net' } });
     expect(r.headers['access-control-allow-origin']).toBeUndefined();
     const p = await preflight('api', 'https://evil.example.net', '/pre-2');
-    expect(json(p).method).toBe('OPTIONS');
-    expect(p.headers['access-control-allow-origin']).toBeUndefined();
+    expect([p.status, p.body, p.headers['access-control-allow-origin'], p.headers['access-control-allow-methods']]).toEqual([200, '', undefined, 'GET,POST']);
+    expect(seen).not.toContain('OPTIONS /pre-2');
+  });
+
+  it('VirtualService corsPolicy forwards an unmatched preflight to the backend by default', async () => {
+    const p = await preflight('legacy', 'https://evil.example.net', '/forwarding/pre-5');
+    expect([json(p).method, p.headers['access-control-allow-origin']]).toEqual(['OPTIONS', undefined]);
+  });
+
+  it('an origin "*" allows every origin, and methods and headers "*" echo what the preflight asks for (Envoy)', async () => {
+    const p = await preflight('open', 'https://any.example.com', '/pre-6');
+    expect([p.status, p.headers['access-control-allow-origin'], p.headers['access-control-allow-methods'], p.headers['access-control-allow-headers']]).toEqual([
+      200,
+      'https://any.example.com',
+      'POST',
+      'x-token',
+    ]);
+    expect(seen).not.toContain('OPTIONS /pre-6');
   });
 
   it('VirtualService unmatchedPreflights: IGNORE answers an unmatched preflight without CORS headers and without the backend', async () => {

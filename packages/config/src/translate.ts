@@ -566,7 +566,8 @@ function translateFilters(filters: HTTPRouteFilter[], matches: HttpMatchIR[], sr
           exposeHeaders: c.exposeHeaders ?? [],
           ...(c.maxAge !== undefined ? { maxAgeSeconds: c.maxAge } : {}),
           allowCredentials: c.allowCredentials ?? false,
-          forwardUnmatchedPreflights: true,
+          // As Istio converts the filter since istio/istio#59018: an unmatched preflight is answered, not forwarded.
+          forwardUnmatchedPreflights: false,
         };
         break;
       }

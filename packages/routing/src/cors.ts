@@ -18,8 +18,10 @@ export function corsPolicy(ir: CorsIR): CorsPolicy {
     const { regex } = compileRegex(m.value);
     return regex ? (o) => regex.test(o) : () => false;
   });
+  // Envoy allows every origin when a matcher takes the literal "*" (an exact "*", or ".*").
+  const any = tests.some((t) => t('*'));
   return {
-    allowsOrigin: (origin) => tests.some((t) => t(origin)),
+    allowsOrigin: (origin) => any || tests.some((t) => t(origin)),
     allowMethods: ir.allowMethods.join(','),
     allowHeaders: ir.allowHeaders.join(','),
     exposeHeaders: ir.exposeHeaders.join(','),

@@ -229,10 +229,10 @@ export class Proxy {
       if (origin !== undefined) {
         const preflight = routeReq.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
         if (cors.allowsOrigin(origin)) {
-          if (preflight) return this.#local(ex, 200, '', '-', 'cors_response', corsHeaders(cors, origin, true));
-          ex.corsHeaders = corsHeaders(cors, origin, false);
+          if (preflight) return this.#local(ex, 200, '', '-', 'cors_response', corsHeaders(cors, origin, req.headers));
+          ex.corsHeaders = corsHeaders(cors, origin, undefined);
         } else if (preflight && !cors.forwardUnmatchedPreflights) {
-          return this.#local(ex, 200, '', '-', 'cors_response');
+          return this.#local(ex, 200, '', '-', 'cors_response', corsHeaders(cors, undefined, req.headers));
         }
       }
     }
@@ -709,13 +709,19 @@ function grpcStatusForHttp(status: number): number {
   }
 }
 
-/** Envoy's CORS response headers: for a preflight the allowed methods, headers and max age; otherwise the exposed headers. */
-function corsHeaders(c: CorsPolicy, origin: string, preflight: boolean): string[] {
-  const out = ['access-control-allow-origin', origin];
+/**
+ * Envoy's CORS response headers. The allowed origin (none for a preflight answered although its origin is
+ * not allowed) and credentials; for a preflight (given its request headers) the allowed methods and
+ * headers, where "*" echoes what the preflight asks for, and the max age; otherwise the exposed headers.
+ */
+function corsHeaders(c: CorsPolicy, origin: string | undefined, preflight: IncomingMessage['headers'] | undefined): string[] {
+  const out = origin === undefined ? [] : ['access-control-allow-origin', origin];
   if (c.allowCredentials) out.push('access-control-allow-credentials', 'true');
   if (preflight) {
-    if (c.allowMethods) out.push('access-control-allow-methods', c.allowMethods);
-    if (c.allowHeaders) out.push('access-control-allow-headers', c.allowHeaders);
+    const methods = c.allowMethods === '*' ? headerString(preflight['access-control-request-method']) : c.allowMethods;
+    const headers = c.allowHeaders === '*' ? headerString(preflight['access-control-request-headers']) : c.allowHeaders;
+    if (methods) out.push('access-control-allow-methods', methods);
+    if (headers) out.push('access-control-allow-headers', headers);
     if (c.maxAge) out.push('access-control-max-age', c.maxAge);
   } else if (c.exposeHeaders) out.push('access-control-expose-headers', c.exposeHeaders);
   return out;
