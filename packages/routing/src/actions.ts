@@ -70,12 +70,37 @@ export function modifyHeaders(flat: readonly string[], mod: HeaderModifierIR): s
 }
 
 /**
- * Two header modifiers applied one after the other, as one: `b`'s `set` replaces `a`'s for the same
- * name, `add` and `remove` accumulate.
+ * Two header modifiers as one list of operations, `a`'s before `b`'s, the way one Envoy header parser
+ * applies them: every removal first, then the values in order, where a `set` replaces all values of its
+ * name so far. So `b`'s `set` wins over `a`'s `set` and `add` of the same name.
  */
 export function mergeHeaderModifiers(a: HeaderModifierIR | undefined, b: HeaderModifierIR | undefined): HeaderModifierIR | undefined {
   if (!a) return b;
   if (!b) return a;
-  return { set: [...a.set.filter((h) => !b.set.some((x) => x.name === h.name)), ...b.set], add: [...a.add, ...b.add], remove: [...a.remove, ...b.remove] };
+  const setByB = new Set(b.set.map((h) => h.name));
+  return { set: [...a.set.filter((h) => !setByB.has(h.name)), ...b.set], add: [...a.add.filter((h) => !setByB.has(h.name)), ...b.add], remove: [...a.remove, ...b.remove] };
+}
+
+/**
+ * `first` applied in full, then `then`, as one modifier: `then`'s removals and sets also take out what
+ * `first` set or added under those names. Envoy applies a weighted cluster's headers this way, before
+ * its route's.
+ */
+export function sequenceHeaderModifiers(first: HeaderModifierIR | undefined, then: HeaderModifierIR | undefined): HeaderModifierIR | undefined {
+  if (!first) return then;
+  if (!then) return first;
+  const replaced = new Set([...then.remove, ...then.set.map((h) => h.name)]);
+  const kept = (list: { name: string; value: string }[]) => list.filter((h) => !replaced.has(h.name));
+  return { set: [...kept(first.set), ...then.set], add: [...kept(first.add), ...then.add], remove: [...first.remove, ...then.remove] };
+}
+
+/**
+ * The header changes of a route and one of its destinations, as Istio's Envoy applies them: with one
+ * destination, one parser with the route's operations first (the destination's win); with several
+ * weighted destinations, the destination's weighted-cluster operations first and the route's after
+ * (the route's win).
+ */
+export function routeAndBackendHeaders(route: HeaderModifierIR | undefined, backend: HeaderModifierIR | undefined, weighted: boolean): HeaderModifierIR | undefined {
+  return weighted ? sequenceHeaderModifiers(backend, route) : mergeHeaderModifiers(route, backend);
 }
 

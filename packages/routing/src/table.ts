@@ -1,6 +1,6 @@
 import type { BackendIR, HttpRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type RetryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
-import { mergeHeaderModifiers, withRoutePort } from './actions.ts';
+import { mergeHeaderModifiers, routeAndBackendHeaders, withRoutePort } from './actions.ts';
 import { CompiledMatch, describeMatch, normalizedPrefix } from './match.ts';
 import { WeightedBackends } from './weighted.ts';
 import { corsPolicy } from './cors.ts';
@@ -293,22 +293,24 @@ function ruleBackends(route: HttpRouteIR, ruleIndex: number, matchIndex: number,
         }
       : undefined;
   const retry = rule.retry ? retryPolicy(rule.retry) : DEFAULT_RETRY;
-  const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions, retry), weight: b.weight }));
+  // Istio drops weight-0 backends; with more than one left, Envoy gets weighted clusters.
+  const weighted = rule.backends.filter((b) => b.weight > 0).length > 1;
+  const choices = rule.backends.map((b) => ({ decision: resolveBackend(b, routeName, lookup, actions, retry, weighted), weight: b.weight }));
   // A rule with no backends, or only zero weights, answers 500 (Gateway API; Istio does the same).
   const allZero = localReply(500, '', 'NC', 'cluster_not_found', routeName);
   return new WeightedBackends(choices, allZero);
 }
 
 
-function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup, actions: RuleActions | undefined, retry: RetryPolicy): RouteDecision {
+function resolveBackend(b: BackendIR, routeName: string, lookup: TargetLookup, actions: RuleActions | undefined, retry: RetryPolicy, weighted: boolean): RouteDecision {
   if (b.kind === 'invalid') return localReply(500, '', 'NC', 'cluster_not_found', routeName);
   const target = lookup(b.service, b.port);
   if (!target) return localReply(500, '', 'NC', 'cluster_not_found', routeName);
-  // A backendRef's own header filters apply after the rule's.
+  // A backendRef's own header filters combine with the rule's as Istio's Envoy combines them.
   let own = actions;
   if (b.requestHeaders || b.responseHeaders) {
-    const requestHeaders = mergeHeaderModifiers(actions?.requestHeaders, b.requestHeaders);
-    const responseHeaders = mergeHeaderModifiers(actions?.responseHeaders, b.responseHeaders);
+    const requestHeaders = routeAndBackendHeaders(actions?.requestHeaders, b.requestHeaders, weighted);
+    const responseHeaders = routeAndBackendHeaders(actions?.responseHeaders, b.responseHeaders, weighted);
     own = { ...actions, ...(requestHeaders ? { requestHeaders } : {}), ...(responseHeaders ? { responseHeaders } : {}) };
   }
   const forward: Forward = { kind: 'forward', target, routeName, retry, ...(own ? { actions: own } : {}) };

@@ -4,7 +4,7 @@
  */
 import { regexTest, type HeaderModifierIR, type IstioStringMatchIR, type VirtualServiceIR, type VsMatchIR, type VsRouteIR } from '@waypoint/config';
 import { DEFAULT_RETRY, localReply, NO_ROUTE, retryPolicy, type Forward, type Redirect, type RouteDecision, type RuleActions, type ServiceTarget } from './decision.ts';
-import { mergeHeaderModifiers, withRoutePort } from './actions.ts';
+import { mergeHeaderModifiers, routeAndBackendHeaders, withRoutePort } from './actions.ts';
 import { corsPolicy } from './cors.ts';
 import { EMPTY_QUERY, headerValue, QueryView, type RouteRequest } from './request.ts';
 import { WeightedBackends } from './weighted.ts';
@@ -177,12 +177,14 @@ function decisionsFor(route: VsRouteIR, match: VsMatchIR | undefined, routeName:
     return target ? [{ target, fraction: m.fraction }] : [];
   });
   const cors = route.cors ? corsPolicy(route.cors) : undefined;
+  // More than one destination: Envoy gets weighted clusters (Istio makes one cluster only of a lone destination).
+  const weighted = action.destinations.length > 1;
   return action.destinations.map((d) => {
     if (d.kind === 'invalid') return { decision: localReply(503, '', 'NC', 'cluster_not_found', routeName), weight: d.weight };
     const target = lookup(d.service, d.port ?? port, d.subset);
     if (!target) return { decision: localReply(503, '', 'NC', 'cluster_not_found', routeName), weight: d.weight };
-    const requestHeaders = mergeHeaderModifiers(mergeHeaderModifiers(route.requestHeaders, d.requestHeaders), hostSet);
-    const responseHeaders = mergeHeaderModifiers(route.responseHeaders, d.responseHeaders);
+    const requestHeaders = mergeHeaderModifiers(routeAndBackendHeaders(route.requestHeaders, d.requestHeaders, weighted), hostSet);
+    const responseHeaders = routeAndBackendHeaders(route.responseHeaders, d.responseHeaders, weighted);
     const actions: RuleActions = {
       ...(requestHeaders ? { requestHeaders } : {}),
       ...(responseHeaders ? { responseHeaders } : {}),

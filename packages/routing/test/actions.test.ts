@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modifyHeaders, modifyPath, portProtocol, redirectLocation } from '../src/index.ts';
+import { mergeHeaderModifiers, sequenceHeaderModifiers } from '../src/actions.ts';
 import { httpRoute, request, router, svc } from './helpers.ts';
 
 describe('URLRewrite / RequestRedirect path modifiers', () => {
@@ -77,4 +78,25 @@ describe('port protocols', () => {
     ['web', undefined],
     [undefined, undefined],
   ])('%s → %s', (p, expected) => expect(portProtocol(p)).toBe(expected));
+});
+
+describe('combining header modifiers as Envoy applies them', () => {
+  const mod = (set: [string, string][] = [], add: [string, string][] = [], remove: string[] = []) => ({
+    set: set.map(([name, value]) => ({ name, value })),
+    add: add.map(([name, value]) => ({ name, value })),
+    remove,
+  });
+  const request = ['x-a', 'orig', 'x-b', 'orig', 'x-c', 'orig'];
+  it.each([
+    // [first, second, one parser (merge: first's operations, then second's), two parsers in a row (sequence)]
+    ['a set, then a set of the same name', mod([['x-a', '1']]), mod([['x-a', '2']]), ['x-b', 'orig', 'x-c', 'orig', 'x-a', '2'], ['x-b', 'orig', 'x-c', 'orig', 'x-a', '2']],
+    ['an add, then a set of the same name', mod([], [['x-b', '1']]), mod([['x-b', '2']]), ['x-a', 'orig', 'x-c', 'orig', 'x-b', '2'], ['x-a', 'orig', 'x-c', 'orig', 'x-b', '2']],
+    ['a set, then a removal of that name', mod([['x-c', '1']]), mod([], [], ['x-c']), ['x-a', 'orig', 'x-b', 'orig', 'x-c', '1'], ['x-a', 'orig', 'x-b', 'orig']],
+    ['an add, then a removal of that name', mod([], [['x-d', '1']]), mod([], [], ['x-d']), ['x-a', 'orig', 'x-b', 'orig', 'x-c', 'orig', 'x-d', '1'], ['x-a', 'orig', 'x-b', 'orig', 'x-c', 'orig']],
+  ])('%s', (_name, first, second, merged, sequenced) => {
+    expect(modifyHeaders(request, mergeHeaderModifiers(first, second)!)).toEqual(merged);
+    expect(modifyHeaders(request, sequenceHeaderModifiers(first, second)!)).toEqual(sequenced);
+    // Sequencing is applying one after the other.
+    expect(modifyHeaders(request, sequenceHeaderModifiers(first, second)!)).toEqual(modifyHeaders(modifyHeaders(request, first), second));
+  });
 });

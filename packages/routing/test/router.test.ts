@@ -202,25 +202,36 @@ describe('parseHost', () => {
 });
 
 describe('backendRef filters', () => {
-  it('apply a backend’s own header modifiers after the rule’s, to that backend only', () => {
-    const r = router(
+  const route = (backends: string) =>
+    router(
       svc('a'),
       svc('b', ['10.0.0.9'], 'default', '10.96.0.9'),
       httpRoute(
         'r',
         `{ parentRefs: [{ group: "", kind: Service, name: a }], rules: [{
           filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-rule, value: "1" }, { name: x-who, value: rule }] } }],
-          backendRefs: [
-            { name: a, port: 80, weight: 1, filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-who, value: a }] } }, { type: ResponseHeaderModifier, responseHeaderModifier: { add: [{ name: x-served-by, value: a }] } }] },
-            { name: b, port: 80, weight: 1 } ] }] }`,
+          backendRefs: [${backends}] }] }`,
       ),
     );
+  const ownFilters = `filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-who, value: a }] } }, { type: ResponseHeaderModifier, responseHeaderModifier: { add: [{ name: x-served-by, value: a }] } }]`;
+  const seenBy = (r: ReturnType<typeof router>) => {
     const seen = new Map<string, unknown>();
     for (let i = 0; i < 200 && seen.size < 2; i++) {
       const d = r.routePlain(80, 'a', request('/'));
       if (d.kind === 'forward') seen.set(d.target.service.name, { req: d.actions?.requestHeaders?.set, res: d.actions?.responseHeaders?.add });
     }
+    return seen;
+  };
+
+  it('apply to that backend only; with one backend its own change of a header wins (one Envoy header parser, the route first)', () => {
+    const seen = seenBy(route(`{ name: a, port: 80, ${ownFilters} }, { name: b, port: 80, weight: 0 }`));
+    expect([...seen.keys()]).toEqual(['a']);
     expect(seen.get('a')).toEqual({ req: [{ name: 'x-rule', value: '1' }, { name: 'x-who', value: 'a' }], res: [{ name: 'x-served-by', value: 'a' }] });
+  });
+
+  it('with several weighted backends, apply first and the rule after, so the rule wins a header both set (Envoy weighted clusters)', () => {
+    const seen = seenBy(route(`{ name: a, port: 80, weight: 1, ${ownFilters} }, { name: b, port: 80, weight: 1 }`));
+    expect(seen.get('a')).toEqual({ req: [{ name: 'x-rule', value: '1' }, { name: 'x-who', value: 'rule' }], res: [{ name: 'x-served-by', value: 'a' }] });
     expect(seen.get('b')).toEqual({ req: [{ name: 'x-rule', value: '1' }, { name: 'x-who', value: 'rule' }], res: undefined });
   });
 });
