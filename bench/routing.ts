@@ -20,6 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type ConfigText } from '../packages/config/src/index.ts';
 import { Router, type RouteRequest } from '../packages/routing/src/index.ts';
+import { generateRouteConfig } from './generated-config.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,47 +42,6 @@ const BATCH = 100;
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-function generateConfig(): ConfigText {
-  const docs: string[] = [];
-  for (let s = 0; s < SERVICES; s++) {
-    const ip = `10.${96 + (s >> 16)}.${(s >> 8) & 255}.${s & 255}`;
-    docs.push(`apiVersion: v1
-kind: Service
-metadata: { name: svc-${s}, namespace: default }
-spec: { clusterIP: ${ip}, ports: [{ name: http, port: 80, targetPort: 8080 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: svc-${s}-a, namespace: default, labels: { kubernetes.io/service-name: svc-${s} } }
-addressType: IPv4
-ports: [{ name: http, port: 8080 }]
-endpoints: [{ addresses: [10.1.${s >> 8}.${s & 255}] }, { addresses: [10.2.${s >> 8}.${s & 255}] }]`);
-  }
-  // Each route attaches to one Service and has four rules of the kinds real configs have: an exact path,
-  // a prefix with a header match, a prefix with a query match and a method, and a regular expression, with
-  // a 90/10 weighted split on the prefix rule.
-  for (let r = 0; r < ROUTES; r++) {
-    const s = r % SERVICES;
-    const other = (s + 1) % SERVICES;
-    docs.push(`apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: route-${r}, namespace: default, creationTimestamp: "2026-01-01T00:00:${String(r % 60).padStart(2, '0')}Z" }
-spec:
-  parentRefs: [{ group: "", kind: Service, name: svc-${s}, port: 80 }]
-  rules:
-  - matches: [{ path: { type: Exact, value: /api/r${r}/status } }]
-    backendRefs: [{ name: svc-${s}, port: 80 }]
-  - matches: [{ path: { type: PathPrefix, value: /api/r${r}/items }, headers: [{ name: x-version, value: v${r % 3} }] }]
-    backendRefs: [{ name: svc-${s}, port: 80, weight: 90 }, { name: svc-${other}, port: 80, weight: 10 }]
-  - matches: [{ path: { type: PathPrefix, value: /api/r${r} }, method: POST, queryParams: [{ name: debug, value: "1" }] }]
-    filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-route, value: r${r} }] } }]
-    backendRefs: [{ name: svc-${other}, port: 80 }]
-  - matches: [{ path: { type: RegularExpression, value: "/v[0-9]+/r${r}/[a-z]+" } }]
-    backendRefs: [{ name: svc-${s}, port: 80 }]`);
-  }
-  return { file: 'generated.yaml', text: docs.join('\n---\n') };
 }
 
 /** A mix of requests: every rule kind, plus misses that scan a whole table. */
@@ -123,7 +83,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-const config = generateConfig();
+const config: ConfigText = { file: 'generated.yaml', text: generateRouteConfig(ROUTES, SERVICES) };
 const requests = generateRequests(Math.max(10_000, ...values['working-sets'].split(',').map(Number)));
 const workingSets = values['working-sets'].split(',').map(Number);
 const loadMs: number[] = [];

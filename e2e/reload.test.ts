@@ -94,6 +94,24 @@ describe('hot reload', () => {
     expect(await backendOf()).toBe('b');
   });
 
+  it('loads a large config (over 256 KiB) off the main thread, serving meanwhile, then routes by it', async () => {
+    // 1,100 HTTPRoutes on Service web-b, each with its own path: about 26 KiB of YAML per 100.
+    const routes = Array.from({ length: 1100 }, (_, i) => meshRoute(`r${i}`, 'web-b', `[{ matches: [{ path: { type: PathPrefix, value: /big/r${i} } }], backendRefs: [{ name: web-b, port: 80 }] }]`)).join('');
+    expect(Buffer.byteLength(routes)).toBeGreaterThan(256 * 1024);
+    dir.write('routes.yaml', routes);
+    // Requests keep being answered while it loads; an editor-like partial write may load first.
+    let answered = 0;
+    const done = () => wp.logs.some((l) => l.msg.includes(' in force') && l.httpRoutes === 1100);
+    while (!done()) {
+      expect(await backendOf()).toBe('a');
+      if (++answered > 5000) throw new Error('the large config never came into force');
+    }
+    expect(answered).toBeGreaterThan(0);
+    expect(wp.logs.find((l) => l.msg.includes(' in force') && l.httpRoutes === 1100)?.loader).toBe('worker');
+    expect(json(await send(`${wp.base}/big/r1099/x`, { headers: { host: 'web-b' } })).backend).toBe('b');
+    expect(await backendOf()).toBe('a');
+  });
+
   it('keeps serving when an EndpointSlice names an unknown Service (a warning, not an error)', async () => {
     dir.write(
       'routes.yaml',

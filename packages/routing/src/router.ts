@@ -117,7 +117,10 @@ export class Router {
   /** `ip:port` of an endpoint → its Service port's appProtocol (or name): a workload port's protocol. */
   readonly #workloadProtocols = new Map<string, string>();
 
-  constructor(ir: ConfigIR, options: RouterOptions) {
+  /** Compiles the route tables in the constructor, unless `deferred` (see build). */
+  readonly #steps: Iterator<void>;
+
+  constructor(ir: ConfigIR, options: RouterOptions, deferred = false) {
     for (const pod of ir.pods) {
       for (const ip of pod.ips) this.#workloadsByIp.set(ip, { address: ip, pod: pod.key, serviceAccount: pod.serviceAccount });
     }
@@ -138,8 +141,31 @@ export class Router {
     for (const dr of ir.destinationRules) this.#rules.set(dr.service, dr);
     for (const svc of ir.services) this.#servicesByKey.set(svc.key, svc);
     const lookup = (service: string, port: number) => this.#targetFor(service, port, undefined);
-    this.#compileMesh(ir, lookup);
-    this.#compileGateways(ir.httpRoutes, lookup);
+    this.#steps = this.#compile(ir, lookup);
+    if (!deferred) while (!this.#steps.next().done);
+  }
+
+  /**
+   * A Router built in slices of about `sliceMs`, yielding to the event loop between them, so that a large
+   * config's route tables (hundreds of milliseconds for thousands of routes) do not hold up requests
+   * meanwhile. It decides exactly as `new Router(ir, options)`.
+   */
+  static async build(ir: ConfigIR, options: RouterOptions, sliceMs = 20): Promise<Router> {
+    const router = new Router(ir, options, true);
+    let sliceStart = performance.now();
+    while (!router.#steps.next().done) {
+      if (performance.now() - sliceStart >= sliceMs) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    }
+    return router;
+  }
+
+  /** The route tables, one step per Service and per Gateway virtual host. */
+  *#compile(ir: ConfigIR, lookup: (s: string, p: number) => ServiceTarget | undefined): Generator<void> {
+    yield* this.#compileMesh(ir, lookup);
+    yield* this.#compileGateways(ir.httpRoutes, lookup);
   }
 
   /**
@@ -181,7 +207,7 @@ export class Router {
     return target;
   }
 
-  #compileMesh(ir: ConfigIR, lookup: (s: string, p: number) => ServiceTarget | undefined): void {
+  *#compileMesh(ir: ConfigIR, lookup: (s: string, p: number) => ServiceTarget | undefined): Generator<void> {
     const routes = ir.httpRoutes;
     const vsByService = new Map(ir.virtualServices.flatMap((vs) => vs.services.map((s) => [s, vs] as const)));
     // A VirtualService destination without a port goes to the Service's only port, else to the port the request came for.
@@ -214,10 +240,11 @@ export class Router {
           fallback: { kind: 'forward', target, routeName: 'default', retry: DEFAULT_RETRY },
         });
       }
+      yield;
     }
   }
 
-  #compileGateways(routes: readonly HttpRouteIR[], lookup: (s: string, p: number) => ServiceTarget | undefined): void {
+  *#compileGateways(routes: readonly HttpRouteIR[], lookup: (s: string, p: number) => ServiceTarget | undefined): Generator<void> {
     const byPortHost = new Map<number, Map<string, Map<string, RuleRef[]>>>();
     for (const route of routes) {
       for (const a of route.attachments) {
@@ -239,6 +266,7 @@ export class Router {
         if (host === '*') vhosts.any = table;
         else if (host.startsWith('*.')) vhosts.wildcard.set(host.slice(1), table);
         else vhosts.exact.set(host, table);
+        yield;
       }
       this.#gateways.set(port, vhosts);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeUnreachable, parseHost } from '../src/index.ts';
+import { describeUnreachable, parseHost, Router } from '../src/index.ts';
 import { httpRoute, request, router, svc, where } from './helpers.ts';
 
 const mesh = (name: string, rules: string, meta = '') => httpRoute(name, `{ parentRefs: [{ group: "", kind: Service, name: web }], rules: ${rules} }`, meta);
@@ -252,5 +252,26 @@ describe('unreachable matches', () => {
     expect(r.unreachableMatches().map((u) => describeUnreachable(u.parent, u.match))).toEqual([
       'HTTPRoute default/new rule 0 match 0 can never be chosen for Service default/a port 80: HTTPRoute default/old rule 0 match 0 has the same conditions and precedes it',
     ]);
+  });
+});
+
+describe('Router.build (in slices)', () => {
+  it('decides exactly as the constructor, yielding to the event loop between slices', async () => {
+    const parts = [
+      ...services,
+      mesh('r1', '[{ matches: [{ path: { type: PathPrefix, value: /api } }], backendRefs: [{ name: b, port: 80 }] }]'),
+      mesh('r2', '[{ matches: [{ path: { type: Exact, value: /x }, headers: [{ name: h, value: "1" }] }], backendRefs: [{ name: a, port: 80 }] }]'),
+    ];
+    const direct = router(...parts);
+    const { loadConfig } = await import('@waypoint/config');
+    const ir = loadConfig([{ file: 'c.yaml', text: parts.join('\n---\n') }], { defaultNamespace: 'default' }).ir!;
+    // Queued before the build starts, this runs before it ends only if the build yields to the event loop.
+    let interleaved = false;
+    setImmediate(() => (interleaved = true));
+    const sliced = await Router.build(ir, { namespace: 'default' }, 0);
+    for (const [path, headers] of [['/api/v1', {}], ['/x', { h: '1' }], ['/x', {}], ['/other', {}]] as const) {
+      expect(where(sliced.routePlain(80, 'web', request(path, { headers })))).toBe(where(direct.routePlain(80, 'web', request(path, { headers }))));
+    }
+    expect(interleaved).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ import { formatAddress, type ListenAddress } from './listen-address.ts';
 import { createLogger } from './logger.ts';
 import { Proxy } from './proxy.ts';
 import { ServerState } from './server-state.ts';
-import { SnapshotStore } from './snapshot.ts';
+import { SnapshotStore, type LoadOutcome } from './snapshot.ts';
 import { Stats } from './stats.ts';
 import { createHttpServer } from './http-server.ts';
 import { TunnelInbound } from './tunnel-inbound.ts';
@@ -83,8 +83,8 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     onError: (err, context) => log.error({ err, context }, `internal error in ${context}: ${err.message}`),
   });
 
-  const reload = (reason: string): boolean => {
-    const outcome = store.load();
+  /** Logs and counts a load's outcome; true when a config is in force. */
+  const report = (outcome: LoadOutcome, reason: string): boolean => {
     if (!outcome.ok) {
       ldsRejected.inc();
       cdsRejected.inc();
@@ -104,7 +104,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     const keep = new Set(snap.ir.services.flatMap((s) => s.ports.flatMap((p) => p.endpoints.map((e) => poolKey(upstreamEndpoint(e, trustDomain))))));
     pools.retain(keep);
     log.info(
-      { reason, version: snap.version, services: snap.ir.services.length, httpRoutes: snap.ir.httpRoutes.length, gateways: snap.ir.gateways.length },
+      { reason, version: snap.version, services: snap.ir.services.length, httpRoutes: snap.ir.httpRoutes.length, gateways: snap.ir.gateways.length, loader: snap.loader },
       `config version ${snap.version} in force`,
     );
     return true;
@@ -244,10 +244,25 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   }
 
   let watcher: ConfigWatcher | undefined;
+  // A large config loads in a worker thread; reloads never overlap, and a change seen during one is
+  // loaded right after it.
+  let reloading = false;
+  let changedAgain = false;
   const onChange = () => {
     if (draining) return;
-    const hadConfig = !!store.current;
-    if (reload('config files changed') && !hadConfig) void goLive();
+    if (reloading) {
+      changedAgain = true;
+      return;
+    }
+    reloading = true;
+    void (async () => {
+      do {
+        changedAgain = false;
+        const hadConfig = !!store.current;
+        if (report(await store.loadAsync(), 'config files changed') && !hadConfig && !draining) void goLive();
+      } while (changedAgain && !draining);
+      reloading = false;
+    })();
   };
   const goLive = async () => {
     try {
@@ -260,7 +275,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     setState('LIVE');
   };
   watcher = new ConfigWatcher(options.configPaths, onChange);
-  if (reload('startup')) await goLive();
+  if (report(store.load(), 'startup')) await goLive();
 
   const onSignal = (signal: string) => void shutdown(true, signal);
   process.on('SIGTERM', onSignal);
