@@ -62,74 +62,70 @@ export class SnapshotStore {
 
   /** Reads and loads the config on this thread. */
   load(): LoadOutcome {
-    const read = readConfig(this.#paths);
-    if (read.diagnostics.length) return this.#reject(read.diagnostics);
-    const text = JSON.stringify(read.files);
-    if (this.#current && text === this.#lastText) {
-      this.lastRejection = undefined;
-      return { ok: true, snapshot: this.#current, unchanged: true };
-    }
-    return this.#commit(text, loadConfig(read.files, { defaultNamespace: this.#namespace }));
+    const read = this.#read();
+    return 'outcome' in read ? read.outcome : this.#loadHere(read.files, read.text);
   }
 
   /**
    * As load, but a config of at least `workerBytes` is parsed, validated and translated in a worker
-   * thread, so that the event loop keeps serving meanwhile; only building the route tables (a fraction of
-   * the time) runs here. Reloads of one store must not overlap: the caller awaits each.
+   * thread and its route tables built in slices, so that the event loop keeps serving meanwhile.
+   * Reloads of one store must not overlap: the caller awaits each.
    */
   async loadAsync(workerBytes = LOAD_IN_WORKER_BYTES): Promise<LoadOutcome> {
-    const read = readConfig(this.#paths);
-    if (read.diagnostics.length) return this.#reject(read.diagnostics);
-    const text = JSON.stringify(read.files);
-    if (this.#current && text === this.#lastText) {
-      this.lastRejection = undefined;
-      return { ok: true, snapshot: this.#current, unchanged: true };
-    }
-    const size = read.files.reduce((n, f) => n + f.text.length, 0);
-    if (size < workerBytes) return this.#commit(text, loadConfig(read.files, { defaultNamespace: this.#namespace }));
+    const read = this.#read();
+    if ('outcome' in read) return read.outcome;
+    if (read.files.reduce((n, f) => n + f.text.length, 0) < workerBytes) return this.#loadHere(read.files, read.text);
     let result: LoadResult;
     try {
       result = await loadInWorker(read.files, this.#namespace);
     } catch (e) {
       return this.#reject([{ severity: 'error', file: this.#paths.join(','), line: 1, col: 1, message: `cannot load the config: ${(e as Error).message}` }]);
     }
-    return this.#commitInSlices(text, result);
-  }
-
-  #commit(text: string, result: LoadResult): LoadOutcome {
-    if (!result.ir) return this.#reject(result.diagnostics);
-    let router: Router;
-    try {
-      router = new Router(result.ir, { namespace: this.#namespace });
-    } catch (e) {
-      return this.#compileError(e);
-    }
-    return this.#swap(text, { ir: result.ir, diagnostics: result.diagnostics }, router, 'main');
-  }
-
-  /** As #commit, with the route tables built in slices between which requests are served. */
-  async #commitInSlices(text: string, result: LoadResult): Promise<LoadOutcome> {
     if (!result.ir) return this.#reject(result.diagnostics);
     let router: Router;
     try {
       router = await Router.build(result.ir, { namespace: this.#namespace });
     } catch (e) {
-      return this.#compileError(e);
+      return this.#compileFailed(e);
     }
-    return this.#swap(text, { ir: result.ir, diagnostics: result.diagnostics }, router, 'worker');
+    return this.#swap(read.text, result.ir, result.diagnostics, router, 'worker');
   }
 
-  #compileError(e: unknown): LoadOutcome {
+  /** The config files, or the outcome when there is nothing to load (unreadable, or unchanged). */
+  #read(): { files: ConfigText[]; text: string } | { outcome: LoadOutcome } {
+    const read = readConfig(this.#paths);
+    if (read.diagnostics.length) return { outcome: this.#reject(read.diagnostics) };
+    const text = JSON.stringify(read.files);
+    if (this.#current && text === this.#lastText) {
+      this.lastRejection = undefined;
+      return { outcome: { ok: true, snapshot: this.#current, unchanged: true } };
+    }
+    return { files: read.files, text };
+  }
+
+  #loadHere(files: ConfigText[], text: string): LoadOutcome {
+    const result = loadConfig(files, { defaultNamespace: this.#namespace });
+    if (!result.ir) return this.#reject(result.diagnostics);
+    let router: Router;
+    try {
+      router = new Router(result.ir, { namespace: this.#namespace });
+    } catch (e) {
+      return this.#compileFailed(e);
+    }
+    return this.#swap(text, result.ir, result.diagnostics, router, 'main');
+  }
+
+  #compileFailed(e: unknown): LoadOutcome {
     return this.#reject([{ severity: 'error', file: this.#paths.join(','), line: 1, col: 1, message: `cannot compile routes: ${(e as Error).message}` }]);
   }
 
-  #swap(text: string, result: { ir: ConfigIR; diagnostics: Diagnostic[] }, router: Router, loader: Snapshot['loader']): LoadOutcome {
+  #swap(text: string, ir: ConfigIR, warnings: Diagnostic[], router: Router, loader: Snapshot['loader']): LoadOutcome {
     const snapshot: Snapshot = {
       version: (this.#current?.version ?? 0) + 1,
       loadedAt: new Date(),
-      ir: result.ir,
+      ir,
       router,
-      warnings: result.diagnostics,
+      warnings,
       loader,
     };
     this.#current = snapshot;
