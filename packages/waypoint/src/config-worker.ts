@@ -6,4 +6,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig, type ConfigText } from '@waypoint/config';
 
 const { files, namespace } = workerData as { files: ConfigText[]; namespace: string };
-parentPort!.postMessage(loadConfig(files, { defaultNamespace: namespace }));
+// As JSON text: the IR is plain data, and JSON.parse on the main thread takes about half as long as
+// receiving the same object graph by structured clone.
+parentPort!.postMessage(JSON.stringify(loadConfig(files, { defaultNamespace: namespace })));

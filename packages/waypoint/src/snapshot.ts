@@ -14,9 +14,13 @@ const WORKER_FILE = new URL(import.meta.url.endsWith('.ts') ? './config-worker.t
 function loadInWorker(files: ConfigText[], namespace: string): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_FILE, { workerData: { files, namespace } });
-    worker.once('message', (result: LoadResult) => {
-      resolve(result);
+    worker.once('message', (json: string) => {
       void worker.terminate();
+      try {
+        resolve(JSON.parse(json) as LoadResult);
+      } catch (e) {
+        reject(e as Error);
+      }
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`config loader exited (code ${code}) without a result`)));
