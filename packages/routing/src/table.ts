@@ -34,9 +34,6 @@ class Entry extends CompiledMatch {
   }
 }
 
-/** Entries in precedence order. */
-type Bucket = Entry[];
-
 /**
  * The path values of one table, each with the first of its Exact entries and the first of its PathPrefix
  * entries side by side (the others follow by `next`).
@@ -92,9 +89,9 @@ export class RouteTable {
   readonly #paths = new PathIndex();
   /** prefixLength[n] is 1 when some (normalised, non-empty) prefix in #prefix is n characters long. */
   readonly #prefixLength: Uint8Array;
-  /** Prefixes that match every path ('/'). */
-  readonly #everyPath: Bucket = [];
-  readonly #regex: Bucket = [];
+  /** The first of the prefixes that match every path ('/'), the others chained by `next`. */
+  readonly #everyPath: Entry | undefined;
+  readonly #regex: Entry[] = [];
   /** Each #regex entry's required literal, side by side, so that most are ruled out without reading the entry. */
   readonly #regexLiterals: string[] = [];
   /** Every entry in precedence order, for explain. */
@@ -111,6 +108,7 @@ export class RouteTable {
     }
     flat.sort((a, b) => compareMatches(a.route.rules[a.ruleIndex]!.matches[a.matchIndex]!, b.route.rules[b.ruleIndex]!.matches[b.matchIndex]!));
     const lengths = new Set<number>();
+    const everyPath: Entry[] = [];
     let usesQuery = false;
     const bySignature = new Map<string, Entry>();
     flat.forEach(({ route, ruleIndex, matchIndex }, index) => {
@@ -132,13 +130,15 @@ export class RouteTable {
       }
       else {
         const prefix = normalizedPrefix(value);
-        if (prefix === '') this.#everyPath.push(entry);
+        if (prefix === '') everyPath.push(entry);
         else {
           this.#paths.add(prefix, 1, entry);
           lengths.add(prefix.length);
         }
       }
     });
+    for (let i = 1; i < everyPath.length; i++) everyPath[i - 1]!.next = everyPath[i];
+    this.#everyPath = everyPath[0];
     this.#size = flat.length;
     this.#usesQuery = usesQuery;
     this.#prefixLength = new Uint8Array(Math.max(0, ...lengths) + 1);
@@ -175,7 +175,7 @@ export class RouteTable {
       const chain = paths.prefixAt(slot);
       if (chain) best = firstInChain(chain, req, query, best);
     }
-    best = firstHolding(this.#everyPath, req, query, best);
+    if (this.#everyPath) best = firstInChain(this.#everyPath, req, query, best);
     if (best) return best.decision();
     const literals = this.#regexLiterals;
     for (let i = 0; i < literals.length; i++) {
@@ -246,15 +246,6 @@ export interface CandidateTrace {
 /** The first entry of the chain from `first` that holds, if it precedes `best`; else `best`. */
 function firstInChain(first: Entry, req: RouteRequest, query: QueryView, best: Entry | undefined): Entry | undefined {
   for (let e: Entry | undefined = first; e; e = e.next) {
-    if (best && e.index > best.index) return best;
-    if (e.matchesBesidesPath(req, query)) return e;
-  }
-  return best;
-}
-
-/** The first entry of `bucket` that holds, if it precedes `best`; else `best`. */
-function firstHolding(bucket: Bucket, req: RouteRequest, query: QueryView, best: Entry | undefined): Entry | undefined {
-  for (const e of bucket) {
     if (best && e.index > best.index) return best;
     if (e.matchesBesidesPath(req, query)) return e;
   }
