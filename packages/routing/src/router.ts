@@ -325,12 +325,6 @@ export class Router {
     return this.#servicesByHost.get(hostName)?.service;
   }
 
-  /** Mesh routing for a request addressed to a Service port. */
-  routeMesh(service: ServiceIR, port: number, req: RouteRequest): RouteDecision {
-    const mesh = this.#mesh.get(service);
-    return mesh ? routeMeshPort(mesh, port, req) : NO_ROUTE;
-  }
-
   /** Gateway routing for a request accepted on a listener serving Gateway port `gatewayPort`. */
   routeGateway(gatewayPort: number, hostName: string, req: RouteRequest): RouteDecision {
     const table = this.#gateways.get(gatewayPort)?.find(hostName);

@@ -44,11 +44,12 @@ export class HashedCells {
 
   /** The first cell of `key`'s slot, adding the key (its values undefined) when absent. */
   protected slotFor(key: string): number {
-    const found = this.find(key, 0, key.length, hashString(key));
+    const hash = hashString(key);
+    const found = this.find(key, 0, key.length, hash);
     if (found >= 0) return found;
     if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow((this.#mask + 1) * 2);
     this.#size++;
-    return this.#place(key, hashString(key));
+    return this.#place(key, hash);
   }
 
   /**
