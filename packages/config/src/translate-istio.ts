@@ -60,7 +60,7 @@ function headerOps(ops: IstioHeaderOps | undefined): HeaderModifierIR | undefine
  * Without `attempts` (or with 0) Istio turns retrying off for the route, whatever else is set.
  */
 function vsRetry(r: NonNullable<IstioHttpRoute['retries']>): RetryPolicyIR {
-  if (!r.attempts || r.attempts <= 0) return { numRetries: 0, retryOn: [], codes: [], backoffBaseMs: 25 };
+  if (!r.attempts) return { numRetries: 0, retryOn: [], codes: [], backoffBaseMs: 25 }; // the schema refuses negatives
   const on = (r.retryOn ?? 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes').split(',').map((x) => x.trim()).filter(Boolean);
   const codes = on.filter((x) => /^\d+$/.test(x)).map(Number);
   const conditions = on.filter((x) => !/^\d+$/.test(x));
