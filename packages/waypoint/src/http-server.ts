@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /** Envoy's default limit on request headers is 60 KiB. */
@@ -10,16 +11,75 @@ export interface HttpServerHooks {
 }
 
 /**
+ * Whether a request asks to switch to WebSocket (`Upgrade: websocket` with `upgrade` among the
+ * `Connection` tokens), the one upgrade Istio enables on its waypoint's connection manager.
+ */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket' && hasConnectionToken(req.headers.connection, 'upgrade');
+}
+
+/**
+ * Whether a request that reached the ordinary request path asks for an upgrade it cannot have: any
+ * `Upgrade` but h2c (Envoy drops an h2c upgrade's headers and serves the request as HTTP/1.1, which the
+ * removal of hop-by-hop headers already does). WebSocket upgrades are handed over before that path
+ * (isHandedOver), except on a Node.js without shouldUpgradeCallback, where they are refused too.
+ */
+export function isRefusedUpgrade(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  if (upgrade === undefined || !hasConnectionToken(req.headers.connection, 'upgrade')) return false;
+  const type = upgrade.trim().toLowerCase();
+  return type !== 'h2c';
+}
+
+/** Requests whose connection this server handed over (WebSocket upgrades and CONNECT). */
+const handedOver = new WeakSet<IncomingMessage>();
+
+/** Whether `req` came with its raw connection: a WebSocket upgrade (or CONNECT), its response bound to that connection. */
+export function isHandedOver(req: IncomingMessage): boolean {
+  return handedOver.has(req);
+}
+
+function hasConnectionToken(value: string | undefined, token: string): boolean {
+  if (!value) return false;
+  for (const t of value.split(',')) if (t.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+/**
  * The HTTP/1.1 server behind a plain listener or an HBONE tunnel: Envoy's header limit, long keep-alive,
  * and Envoy-like answers to requests that cannot be parsed (400, or 431 for oversized headers).
+ *
+ * WebSocket upgrades reach `handler` like any request (isHandedOver tells them apart), with a response bound to
+ * the raw connection (which closes once a response other than the switch has been sent); the bytes the
+ * client sent after the request head are put back on the socket, so the socket carries the whole tunnel.
+ * CONNECT requests reach it the same way, to be refused.
  */
 export function createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void, hooks: HttpServerHooks): Server {
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 60_000, headersTimeout: 60_000, requestTimeout: 0 }, handler);
+  const server = createServer(
+    { maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 60_000, headersTimeout: 60_000, requestTimeout: 0, shouldUpgradeCallback: isWebSocketUpgrade },
+    handler,
+  );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     hooks.onProtocolError(err, socket);
     if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nserver: istio-envoy\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   });
+  const takeOver = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handedOver.add(req);
+    socket.pause();
+    if (head.length > 0) socket.unshift(head);
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    handler(req, res);
+  };
+  // Without shouldUpgradeCallback (Node before 22.21 / 24.9) every upgrade would arrive here; there,
+  // upgrades stay ordinary requests and are refused as Envoy refuses an upgrade it is not set up for.
+  if ('shouldUpgradeCallback' in server) server.on('upgrade', takeOver);
+  server.on('connect', takeOver);
   return server;
 }

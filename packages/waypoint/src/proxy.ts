@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
 import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type CorsPolicy, type EndpointPicker, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
 import { downstreamResponseHeaders, headerValue, peerAddress, upstreamRequestHeaders } from './headers.ts';
+import { isHandedOver, isRefusedUpgrade } from './http-server.ts';
 import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from './response-flags.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 import type { UpstreamController, UpstreamHandler } from './upstream-h1.ts';
-import { endpointKey, upstreamEndpoint, type UpstreamEndpoint } from './upstream.ts';
+import { endpointKey, upstreamEndpoint, type UpstreamEndpoint, type UpstreamTransport } from './upstream.ts';
 import type { H2Upstreams } from './upstream-h2.ts';
 
 export const SERVER_HEADER = 'istio-envoy';
@@ -43,6 +45,8 @@ export interface ProxyDeps {
   stats: Stats;
   accessLog: AccessLog | undefined;
   h2: H2Upstreams;
+  /** Opens the dedicated upstream connection of a WebSocket upgrade (plain TCP or an HBONE tunnel). */
+  transport: UpstreamTransport;
   /** True once draining: responses then carry `connection: close`. */
   draining: () => boolean;
   /** The trust domain of upstream identities (HBONE), from the waypoint's own certificate. */
@@ -84,6 +88,10 @@ interface Exchange {
    */
   picked?: EndpointIR | undefined;
   pickedFrom?: EndpointPicker | undefined;
+  /** The `Upgrade` value of a WebSocket upgrade request, sent on upstream. */
+  upgrade?: string;
+  /** The upstream switched protocols: the exchange is a byte tunnel until either side closes. */
+  upgraded?: boolean;
 }
 
 /** What each upstream try sends, and where retries may go. */
@@ -114,9 +122,15 @@ export class Proxy {
   readonly #rqTotal;
   readonly #rqActive;
   readonly #rqByClass;
+  readonly #upgradesTotal;
+  readonly #upgradesActive;
+  readonly #upgradesRefused;
 
   constructor(deps: ProxyDeps) {
     this.#deps = deps;
+    this.#upgradesTotal = deps.stats.counter('http.inbound.downstream_cx_upgrades_total');
+    this.#upgradesActive = deps.stats.gauge('http.inbound.downstream_cx_upgrades_active');
+    this.#upgradesRefused = deps.stats.counter('http.inbound.downstream_rq_ws_on_non_ws_route');
     this.#rqTotal = deps.stats.counter('http.inbound.downstream_rq_total');
     this.#rqActive = deps.stats.gauge('http.inbound.downstream_rq_active');
     this.#rqByClass = [1, 2, 3, 4, 5].map((c) => deps.stats.counter(`http.inbound.downstream_rq_${c}xx`));
@@ -177,6 +191,8 @@ export class Proxy {
     res.once('close', () => this.#finish(ex));
 
     if (!snapshot) return this.#local(ex, 503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
+    // CONNECT is not enabled on Istio's connection manager: Envoy answers it with a 403 of its own.
+    if (routeReq.method === 'CONNECT') return this.#refuseUpgrade(ex);
     let decision: RouteDecision;
     try {
       decision = context.kind === 'plain' ? snapshot.router.routePlain(context.gatewayPort, host, routeReq) : snapshot.router.routeAddress(context.ip, context.port, routeReq);
@@ -185,6 +201,14 @@ export class Proxy {
       return this.#local(ex, 500, '', '-', 'internal_error');
     }
     log.routeName = decision.routeName;
+    if (isHandedOver(req)) {
+      // WebSocket to an HTTP/2 upstream would need extended CONNECT (RFC 8441), which is not implemented.
+      if (decision.kind === 'forward' && decision.target.http2) return this.#refuseUpgrade(ex);
+      ex.upgrade = req.headers.upgrade!;
+    } else if (isRefusedUpgrade(req) && !(decision.kind === 'local' && decision.details === 'route_not_found')) {
+      // A route that matched an upgrade it is not set up for: Envoy's 403, and the connection closes.
+      return this.#refuseUpgrade(ex);
+    }
     if (decision.kind === 'local') return this.#local(ex, decision.status, decision.body, decision.flag, decision.details);
     if (decision.kind === 'redirect') {
       const { name, port } = parseHost(host);
@@ -211,6 +235,7 @@ export class Proxy {
     let headers = forwarded.headers;
     log.requestId = forwarded.requestId;
     if (host !== req.headers.host && host) headers.push('host', host);
+    if (ex.upgrade) headers.push('connection', 'upgrade', 'upgrade', ex.upgrade);
     const actions = decision.kind === 'forward' ? decision.actions : undefined;
     if (actions) {
       ex.responseHeaders = actions.responseHeaders;
@@ -236,7 +261,8 @@ export class Proxy {
         }
       }
     }
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    // An upgrade's bytes after its head belong to the new protocol and go through the tunnel.
+    const hasBody = ex.upgrade ? false : req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     if (actions?.timeoutMs) {
       headers.push('x-envoy-expected-rq-timeout-ms', String(actions.timeoutMs));
       this.#startRouteTimer(ex, actions.timeoutMs, hasBody);
@@ -273,13 +299,13 @@ export class Proxy {
           ex.retryTimer = undefined;
           if (ex.done) return;
           this.#try(ex, plan, endpoint);
-          if (actions.mirrors) this.#mirror(ex, plan, actions.mirrors);
+          if (actions.mirrors && !ex.upgrade) this.#mirror(ex, plan, actions.mirrors);
         }, delay.ms);
         return;
       }
     }
     this.#try(ex, ex.upstream, endpoint);
-    if (actions?.mirrors) this.#mirror(ex, ex.upstream, actions.mirrors);
+    if (actions?.mirrors && !ex.upgrade) this.#mirror(ex, ex.upstream, actions.mirrors);
   }
 
   /**
@@ -359,6 +385,7 @@ export class Proxy {
       ex.picked = endpoint;
       ex.pickedFrom = plan.target.endpoints;
     }
+    if (ex.upgrade) return this.#tryUpgrade(ex, n, plan, endpoint);
     // HTTP/1.1 endpoints come with their pool and `ip:port` cached; h2c ones have a session of their own.
     const http1 = plan.http2 ? undefined : this.#deps.pools.forEndpoint(endpoint);
     ex.log.upstreamHost = http1 ? http1.host : endpointKey(endpoint.address, endpoint.port);
@@ -379,6 +406,112 @@ export class Proxy {
     } catch (e) {
       this.#upstreamFailed(ex, e as Error, n);
     }
+  }
+
+  /**
+   * One try of a WebSocket upgrade, on a connection of its own (it never returns to a pool). A 101 from the
+   * endpoint is passed on and the two connections are spliced; any other answer is forwarded as usual and
+   * the downstream connection closes after it. Failures before the answer retry and reply as for any request.
+   */
+  #tryUpgrade(ex: Exchange, n: number, plan: UpstreamPlan, endpoint: EndpointIR): void {
+    const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
+    ex.log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
+    ex.upstreamStart = performance.now();
+    ex.controller = undefined;
+    ex.cancel = undefined;
+    if (plan.retry.perTryTimeoutMs) {
+      clearTimeout(ex.tryTimer);
+      ex.tryTimer = setTimeout(() => this.#tryTimedOut(ex, n), plan.retry.perTryTimeoutMs);
+    }
+    const current = () => !ex.done && !ex.timedOut && n === ex.attempt;
+    this.#deps.transport.open(upstream).then(
+      (conn) => {
+        if (!current()) return void conn.destroy();
+        const rq = httpRequest({ createConnection: () => conn as never, method: plan.method, path: plan.path, headers: plan.headers });
+        ex.cancel = () => rq.destroy();
+        rq.on('error', (err) => {
+          conn.destroy();
+          if (!ex.upgraded) this.#upstreamFailed(ex, err, n);
+        });
+        rq.on('upgrade', (answer: IncomingMessage, socket: Duplex, head: Buffer) => {
+          if (!current()) return void socket.destroy();
+          this.#switched(ex, answer, socket, head);
+        });
+        rq.on('response', (answer: IncomingMessage) => {
+          if (!current()) return void conn.destroy();
+          const headers = lowerCaseFlat(answer.rawHeaders);
+          if (this.#answerRetried(ex, answer.statusCode ?? 502, headers)) return void conn.destroy();
+          this.#responseStart(ex, answer.statusCode ?? 502, headers);
+          answer.on('data', (chunk: Buffer) => {
+            ex.log.bytesSent += chunk.length;
+            if (!ex.res.write(chunk)) {
+              answer.pause();
+              ex.res.once('drain', () => answer.resume());
+            }
+          });
+          answer.on('end', () => {
+            conn.destroy();
+            if (!ex.done) ex.res.end();
+          });
+        });
+        rq.end();
+      },
+      (err: Error) => this.#upstreamFailed(ex, err, n),
+    );
+  }
+
+  /** The endpoint switched protocols: its 101 goes to the client, then bytes flow both ways until either side closes. */
+  #switched(ex: Exchange, answer: IncomingMessage, upstream: Duplex, head: Buffer): void {
+    const { log } = ex;
+    clearTimeout(ex.tryTimer);
+    clearTimeout(ex.timer); // the route timeout covers the wait for the switch, not the tunnel's life
+    ex.upgraded = true;
+    ex.cancel = undefined;
+    this.#upgradesTotal.inc();
+    this.#upgradesActive.inc();
+    const serviceTime = Math.round(performance.now() - ex.upstreamStart);
+    log.upstreamServiceTimeMs = serviceTime;
+    log.responseCode = 101;
+    log.responseCodeDetails = 'via_upstream';
+    const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
+    if (ex.setCookie) extra.push('set-cookie', ex.setCookie);
+    if (ex.corsHeaders) extra.push(...ex.corsHeaders);
+    let out = downstreamResponseHeaders(lowerCaseFlat(answer.rawHeaders), SERVER_HEADER, extra);
+    if (ex.responseHeaders) out = modifyHeaders(out, ex.responseHeaders);
+    out.push('connection', 'upgrade', 'upgrade', answer.headers.upgrade ?? ex.upgrade!);
+    let text = 'HTTP/1.1 101 Switching Protocols\r\n';
+    for (let i = 0; i < out.length; i += 2) text += `${out[i]}: ${out[i + 1]}\r\n`;
+    const downstream = ex.req.socket as Duplex;
+    downstream.write(`${text}\r\n`, 'latin1');
+    if (head.length > 0) {
+      log.bytesSent += head.length;
+      downstream.write(head);
+    }
+    downstream.on('data', (chunk: Buffer) => (log.bytesReceived += chunk.length));
+    upstream.on('data', (chunk: Buffer) => (log.bytesSent += chunk.length));
+    // Neither side is left half-open: a side that ends (or closes) has what is queued for it flushed and is
+    // then closed, and so is the other side; an error on either resets both.
+    const close = (side: Duplex) => {
+      if (!side.destroyed) side.end(() => side.destroy());
+    };
+    const reset = () => {
+      downstream.destroy();
+      upstream.destroy();
+    };
+    downstream.on('error', reset);
+    upstream.on('error', reset);
+    downstream.on('end', () => close(downstream));
+    upstream.on('end', () => close(upstream));
+    downstream.on('close', () => close(upstream));
+    upstream.on('close', () => close(downstream));
+    downstream.pipe(upstream);
+    upstream.pipe(downstream);
+  }
+
+  /** Envoy's answer to an upgrade (or CONNECT) it is not set up to carry: 403, then the connection closes. */
+  #refuseUpgrade(ex: Exchange): void {
+    this.#upgradesRefused.inc();
+    this.#local(ex, 403, '', '-', 'upgrade_failed', ['connection', 'close']);
   }
 
   /** A try outlived its per-try timeout before the response started: retried when the policy retries timeouts, else 504 UT. */
@@ -667,7 +800,8 @@ export class Proxy {
     clearTimeout(ex.tryTimer);
     this.#release(ex);
     this.#rqActive.dec();
-    if (!res.writableFinished && !ex.repliedOnStream) {
+    if (ex.upgraded) this.#upgradesActive.dec();
+    else if (!res.writableFinished && !ex.repliedOnStream) {
       // The client went away before the response was complete.
       if (log.responseFlags === '-') log.responseFlags = 'DC';
       ex.controller?.abort(new Error('downstream connection closed'));
@@ -681,6 +815,16 @@ export class Proxy {
       this.#deps.accessLog.log(log);
     }
   }
+}
+
+/** Raw [name, value, …] with names lower-cased, as the upstream clients hand headers over. */
+function lowerCaseFlat(raw: readonly string[]): string[] {
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i += 2) {
+    out[i] = raw[i]!.toLowerCase();
+    out[i + 1] = raw[i + 1]!;
+  }
+  return out;
 }
 
 function isGrpcRequest(req: IncomingMessage): boolean {

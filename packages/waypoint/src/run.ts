@@ -78,6 +78,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     stats,
     accessLog,
     h2,
+    transport,
     draining: () => draining,
     trustDomain,
     onError: (err, context) => log.error({ err, context }, `internal error in ${context}: ${err.message}`),
