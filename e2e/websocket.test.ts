@@ -84,6 +84,7 @@ async function startWebSocketBackend(): Promise<{ server: Server; port: number; 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     live.add(socket);
     socket.once('close', () => live.delete(socket));
+    if (req.url === '/cut') return void socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 100\r\n\r\nonly part');
     if (req.url === '/refuse') return void socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 7\r\nx-backend: ws\r\n\r\nrefused');
     const key = String(req.headers['sec-websocket-key']);
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(key)}\r\nx-backend: ws\r\n\r\n`);
@@ -297,6 +298,15 @@ describe('WebSocket through the plain listener', () => {
     expect(raw).toMatch(/\r\nx-backend: ws\r\n/);
     expect(raw.endsWith('\r\n\r\nrefused')).toBe(true);
     expect((await accessLogFor(wp, '/refuse')).response_code).toBe(400);
+  });
+
+  it('resets the client when a refusal is cut off mid-body, and keeps serving', async () => {
+    const raw = await rawExchange(wp.httpPort, 'GET /cut HTTP/1.1\r\nhost: ws.default\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n', 3000);
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(raw).toMatch(/\r\ncontent-length: 100\r\n/);
+    expect(raw.endsWith('only part')).toBe(true);
+    expect((await accessLogFor(wp, '/cut')).response_flags).toBe('UC');
+    expect((await send(`${wp.base}/after-cut`, { headers: { host: 'plain' } })).status).toBe(200);
   });
 
   it('answers a redirect route with its redirect, not a switch', async () => {

@@ -453,6 +453,10 @@ export class Proxy {
             conn.destroy();
             if (!ex.done) ex.res.end();
           });
+          // Cut off mid-body: the client's connection is reset, as for any response.
+          answer.on('close', () => {
+            if (!answer.complete) this.#upstreamFailed(ex, Object.assign(new Error('upstream connection closed mid-response'), { code: 'ECONNRESET' }), n);
+          });
         });
         rq.end();
       },
