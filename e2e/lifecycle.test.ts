@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,22 @@ describe('admin, readiness and stats', () => {
     expect(stats).toBe('http.inbound.downstream_rq_2xx: 1\nlistener_manager.workers_started: 1\nserver.state: 0\n');
     expect((await send(`${wp.admin}/stats/prometheus`)).body).toContain('envoy_http_inbound_downstream_rq_total 1');
     expect((await send(`${wp.admin}/nope`)).status).toBe(404);
+  });
+
+  it('reports its memory as Envoy does: /memory and the server.memory_* gauges, the resident set matching /proc', async () => {
+    const wp = await start();
+    const memory = JSON.parse((await send(`${wp.admin}/memory`)).body) as Record<string, string>;
+    expect(Object.keys(memory)).toEqual(['allocated', 'heap_size', 'pageheap_unmapped', 'pageheap_free', 'total_thread_cache', 'total_physical_bytes']);
+    for (const v of Object.values(memory)) expect(v).toMatch(/^\d+$/);
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${wp.child.pid}/status`, 'utf8'))![1]) * 1024;
+    expect(Math.abs(Number(memory.total_physical_bytes) - rss) / rss).toBeLessThan(0.2);
+    expect(Number(memory.allocated)).toBeGreaterThan(1e6);
+    expect(Number(memory.heap_size)).toBeGreaterThanOrEqual(Number(memory.allocated));
+    const gauges = (await send(`${wp.admin}/stats?filter=^server\\.memory_`)).body;
+    const value = (name: string) => Number(new RegExp(`server\\.memory_${name}: (\\d+)`).exec(gauges)![1]);
+    expect(Math.abs(value('physical_size') - rss) / rss).toBeLessThan(0.2);
+    expect(value('heap_size')).toBeGreaterThanOrEqual(value('allocated'));
+    expect((await send(`${wp.admin}/stats/prometheus`)).body).toMatch(/# TYPE envoy_server_memory_allocated gauge\nenvoy_server_memory_allocated [1-9]\d+\n/);
   });
 
   it('serves /healthz/ready and /stats/prometheus on their own ports', async () => {

@@ -4,6 +4,7 @@ import { describeUnreachable, formatTrace } from '@waypoint/routing';
 import { parseExplainRequest } from './cli.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
+import { memoryJson } from './memory.ts';
 import type { ServerState } from './server-state.ts';
 
 export interface AdminDeps {
@@ -109,6 +110,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
         send(res, 200, text);
       },
     ],
+    '/memory': ['print current allocation/heap usage', (_req, res) => json(res, memoryJson())],
     '/stats/prometheus': ['print server stats in prometheus format', (_req, res) => send(res, 200, stats.prometheus(), 'text/plain; version=0.0.4')],
   };
   const post: Record<string, [string, Handler]> = {

@@ -14,6 +14,7 @@ import { ServerState } from './server-state.ts';
 import { SnapshotStore, type LoadOutcome } from './snapshot.ts';
 import { Stats } from './stats.ts';
 import { createHttpServer } from './http-server.ts';
+import { memoryFigures } from './memory.ts';
 import { TunnelInbound } from './tunnel-inbound.ts';
 import { H2Upstreams } from './upstream-h2.ts';
 import { hboneTransport, plainTransport, upstreamEndpoint } from './upstream.ts';
@@ -59,6 +60,13 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   let draining = false;
 
   const serverState = stats.gauge('server.state');
+  const memory = { allocated: stats.gauge('server.memory_allocated'), heapSize: stats.gauge('server.memory_heap_size'), physical: stats.gauge('server.memory_physical_size') };
+  stats.sampleOnRead(() => {
+    const m = memoryFigures();
+    memory.allocated.set(m.allocated);
+    memory.heapSize.set(m.heapSize);
+    memory.physical.set(m.physical);
+  });
   const workersStarted = stats.gauge('listener_manager.workers_started');
   const ldsSuccess = stats.counter('listener_manager.lds.update_success');
   const ldsRejected = stats.counter('listener_manager.lds.update_rejected');

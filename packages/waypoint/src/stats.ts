@@ -8,9 +8,21 @@ export type StatsSnapshot = [name: string, kind: 'counter' | 'gauge', value: num
 export class Stats {
   readonly #values = new Map<string, { kind: 'counter' | 'gauge'; value: number }>();
   readonly #workers = new Map<number, StatsSnapshot>();
+  /** Set values that are sampled rather than counted (memory), just before the stats are read. */
+  readonly #samplers: (() => void)[] = [];
+
+  /** Calls `sample` before every read of the stats, to bring sampled gauges up to date. */
+  sampleOnRead(sample: () => void): void {
+    this.#samplers.push(sample);
+  }
+
+  #sample(): void {
+    for (const s of this.#samplers) s();
+  }
 
   /** This process's own values, for a worker to send to the main process. */
   snapshot(): StatsSnapshot {
+    this.#sample();
     return [...this.#values].map(([name, m]) => [name, m.kind, m.value]);
   }
 
@@ -21,6 +33,7 @@ export class Stats {
 
   /** Every value, this process's and the workers' summed. */
   #merged(): Map<string, { kind: 'counter' | 'gauge'; value: number }> {
+    this.#sample();
     if (this.#workers.size === 0) return this.#values;
     const out = new Map([...this.#values].map(([k, m]) => [k, { ...m }]));
     // Per process, as Envoy keeps per-worker listener stats: worker 0 is the main process.

@@ -37,3 +37,15 @@ describe('stats with worker processes', () => {
     expect(stats.snapshot()).toEqual([['a', 'counter', 1]]);
   });
 });
+
+describe('sampled gauges', () => {
+  it('are brought up to date before every read: text, Prometheus and a worker snapshot', () => {
+    const stats = new Stats();
+    const gauge = stats.gauge('server.memory_physical_size');
+    let reads = 0;
+    stats.sampleOnRead(() => gauge.set(1000 * ++reads));
+    expect(stats.text()).toBe('server.memory_physical_size: 1000\n');
+    expect(stats.prometheus()).toContain('envoy_server_memory_physical_size 2000');
+    expect(stats.snapshot()).toEqual([['server.memory_physical_size', 'gauge', 3000]]);
+  });
+});
