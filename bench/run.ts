@@ -21,7 +21,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
-    /** NAME=NODE_OPTIONS: one more plain-mode waypoint target run with those Node/V8 options, for A/B. */
+    /** NAME=FLAGS: one more plain-mode waypoint target run with those Node.js/V8 flags (WAYPOINT_NODE_FLAGS), for A/B. */
     variant: { type: 'string', multiple: true },
     /** A git revision to compare against: its bin/waypoint runs as target "waypoint@REV" in the same run. */
     baseline: { type: 'string' },
@@ -243,7 +243,7 @@ const targets: Target[] = [
       name,
       url: `http://127.0.0.1:${port}/1k`,
       start: async () => {
-        const measured = wp(['--config', plainCfg, '--http-listen', `127.0.0.1:${port}`, '--hbone-listen', 'off', '--upstream', 'plain', '--stats', `127.0.0.1:${port + 10}`], { NODE_OPTIONS: v.slice(eq + 1) });
+        const measured = wp(['--config', plainCfg, '--http-listen', `127.0.0.1:${port}`, '--hbone-listen', 'off', '--upstream', 'plain', '--stats', `127.0.0.1:${port + 10}`], { WAYPOINT_NODE_FLAGS: v.slice(eq + 1) });
         await waitHttp(`http://127.0.0.1:${port}/1k`);
         return { measured, helpers: [] };
       },
