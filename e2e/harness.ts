@@ -49,8 +49,8 @@ export async function startBackend(name: string, handler?: (req: IncomingMessage
   };
 }
 
-/** A Service with one port (80, named http) and an EndpointSlice listing `endpoints` as ip:port. */
-export function serviceYaml(name: string, endpoints: { ip?: string; port: number; ready?: boolean }[], clusterIP?: string): string {
+/** A Service with one port (80, named http; `appProtocol` when given) and an EndpointSlice listing `endpoints` as ip:port. */
+export function serviceYaml(name: string, endpoints: { ip?: string; port: number; ready?: boolean }[], clusterIP?: string, appProtocol?: string): string {
   const ports = [...new Set(endpoints.map((e) => e.port))];
   const slices = ports.length
     ? ports.map(
@@ -74,7 +74,7 @@ kind: Service
 metadata: { name: ${name} }
 spec:
   ${clusterIP ? `clusterIP: ${clusterIP}` : ''}
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
+  ports: [{ name: http, port: 80, targetPort: 8080${appProtocol ? `, appProtocol: ${appProtocol}` : ''} }]
 ${slices.join('')}`;
 }
 

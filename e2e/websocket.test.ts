@@ -172,19 +172,7 @@ beforeAll(async () => {
       serviceYaml('ws', [{ port: ws.port }]),
       serviceYaml('plain', [{ port: plain.port }]),
       serviceYaml('gone', [{ port: closed }]),
-      `---
-apiVersion: v1
-kind: Service
-metadata: { name: grpc }
-spec: { ports: [{ name: grpc, port: 80, appProtocol: grpc }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: grpc-1, labels: { kubernetes.io/service-name: grpc } }
-addressType: IPv4
-ports: [{ name: grpc, port: ${plain.port} }]
-endpoints: [{ addresses: [127.0.0.1] }]
-`,
+      serviceYaml('grpc', [{ port: plain.port }], undefined, 'grpc'),
       meshRoute(
         'ws',
         'ws',
