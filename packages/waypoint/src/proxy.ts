@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
@@ -7,6 +7,7 @@ import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocat
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
 import { downstreamResponseHeaders, headerValue, peerAddress, upstreamRequestHeaders } from './headers.ts';
 import { isHandedOver, isRefusedUpgrade } from './http-server.ts';
+import { request as httpRequest } from './node-http.ts';
 import { classifyUpstreamError, upstreamFailureBody, type UpstreamFailure } from './response-flags.ts';
 import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from './node-http.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatDiagnostic } from '@waypoint/config';
 import { describeUnreachable } from '@waypoint/routing';
