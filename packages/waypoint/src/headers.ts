@@ -19,7 +19,8 @@ export interface UpstreamRequestHeaders {
   forwardedFor: string;
 }
 
-function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+/** The header names the `Connection` headers of raw [name, value, …] list (lower case, close and keep-alive left out). */
+export function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { createServer, ServerResponse } from './node-http.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { connectionTokens } from './headers.ts';
 
 /** Envoy's default limit on request headers is 60 KiB. */
 export const MAX_HEADER_BYTES = 60 * 1024;
@@ -11,13 +12,15 @@ export interface HttpServerHooks {
   onProtocolError: (err: NodeJS.ErrnoException, socket: Duplex) => void;
 }
 
-/**
- * Whether a request asks to switch to WebSocket (`Upgrade: websocket` with `upgrade` among the
- * `Connection` tokens), the one upgrade Istio enables on its waypoint's connection manager.
- */
-export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+/** The protocol a request asks to switch to: its `Upgrade` (lower case) when `upgrade` is among its `Connection` tokens. */
+function upgradeType(req: IncomingMessage): string | undefined {
   const upgrade = req.headers.upgrade;
-  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket' && hasConnectionToken(req.headers.connection, 'upgrade');
+  return upgrade !== undefined && connectionTokens(req.rawHeaders)?.has('upgrade') ? upgrade.trim().toLowerCase() : undefined;
+}
+
+/** Whether a request asks to switch to WebSocket, the one upgrade Istio enables on its waypoint's connection manager. */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return upgradeType(req) === 'websocket';
 }
 
 /**
@@ -27,10 +30,8 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
  * (isHandedOver), except on a Node.js without shouldUpgradeCallback, where they are refused too.
  */
 export function isRefusedUpgrade(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  if (upgrade === undefined || !hasConnectionToken(req.headers.connection, 'upgrade')) return false;
-  const type = upgrade.trim().toLowerCase();
-  return type !== 'h2c';
+  const type = upgradeType(req);
+  return type !== undefined && type !== 'h2c';
 }
 
 /** Requests whose connection this server handed over (WebSocket upgrades and CONNECT). */
@@ -39,12 +40,6 @@ const handedOver = new WeakSet<IncomingMessage>();
 /** Whether `req` came with its raw connection: a WebSocket upgrade (or CONNECT), its response bound to that connection. */
 export function isHandedOver(req: IncomingMessage): boolean {
   return handedOver.has(req);
-}
-
-function hasConnectionToken(value: string | undefined, token: string): boolean {
-  if (!value) return false;
-  for (const t of value.split(',')) if (t.trim().toLowerCase() === token) return true;
-  return false;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { isRefusedUpgrade, isWebSocketUpgrade } from '../src/http-server.ts';
 
-const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+const req = (headers: Record<string, string>) => ({ headers, rawHeaders: Object.entries(headers).flat() }) as unknown as IncomingMessage;
 
 describe('which upgrades the HTTP/1.1 server hands over', () => {
   it.each([
