@@ -386,9 +386,9 @@ export class Proxy {
       ex.picked = endpoint;
       ex.pickedFrom = plan.target.endpoints;
     }
-    if (ex.upgrade) return this.#tryUpgrade(ex, n, plan, endpoint);
-    // HTTP/1.1 endpoints come with their pool and `ip:port` cached; h2c ones have a session of their own.
-    const http1 = plan.http2 ? undefined : this.#deps.pools.forEndpoint(endpoint);
+    // HTTP/1.1 endpoints come with their pool and `ip:port` cached; h2c ones have a session of their own,
+    // and an upgrade a connection of its own.
+    const http1 = plan.http2 || ex.upgrade ? undefined : this.#deps.pools.forEndpoint(endpoint);
     ex.log.upstreamHost = http1 ? http1.host : endpointKey(endpoint.address, endpoint.port);
     ex.upstreamStart = performance.now();
     ex.controller = undefined;
@@ -398,6 +398,7 @@ export class Proxy {
       clearTimeout(ex.tryTimer);
       ex.tryTimer = setTimeout(() => this.#tryTimedOut(ex, n), plan.retry.perTryTimeoutMs);
     }
+    if (ex.upgrade) return this.#tryUpgrade(ex, n, plan, endpoint);
     if (!http1) return this.#forwardH2(ex, n, upstreamEndpoint(endpoint, this.#deps.trustDomain), plan, body);
     try {
       http1.pool.dispatch(
@@ -416,14 +417,6 @@ export class Proxy {
    */
   #tryUpgrade(ex: Exchange, n: number, plan: UpstreamPlan, endpoint: EndpointIR): void {
     const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
-    ex.log.upstreamHost = endpointKey(endpoint.address, endpoint.port);
-    ex.upstreamStart = performance.now();
-    ex.controller = undefined;
-    ex.cancel = undefined;
-    if (plan.retry.perTryTimeoutMs) {
-      clearTimeout(ex.tryTimer);
-      ex.tryTimer = setTimeout(() => this.#tryTimedOut(ex, n), plan.retry.perTryTimeoutMs);
-    }
     const current = () => !ex.done && !ex.timedOut && n === ex.attempt;
     this.#deps.transport.open(upstream).then(
       (conn) => {
@@ -443,17 +436,9 @@ export class Proxy {
           const headers = lowerCaseFlat(answer.rawHeaders);
           if (this.#answerRetried(ex, answer.statusCode ?? 502, headers)) return void conn.destroy();
           this.#responseStart(ex, answer.statusCode ?? 502, headers);
-          answer.on('data', (chunk: Buffer) => {
-            ex.log.bytesSent += chunk.length;
-            if (!ex.res.write(chunk)) {
-              answer.pause();
-              ex.res.once('drain', () => answer.resume());
-            }
-          });
-          answer.on('end', () => {
-            conn.destroy();
-            if (!ex.done) ex.res.end();
-          });
+          answer.on('data', (chunk: Buffer) => (ex.log.bytesSent += chunk.length));
+          answer.once('end', () => conn.destroy());
+          answer.pipe(ex.res);
           // Cut off mid-body: the client's connection is reset, as for any response.
           answer.on('close', () => {
             if (!answer.complete) this.#upstreamFailed(ex, Object.assign(new Error('upstream connection closed mid-response'), { code: 'ECONNRESET' }), n);
@@ -468,21 +453,12 @@ export class Proxy {
   /** The endpoint switched protocols: its 101 goes to the client, then bytes flow both ways until either side closes. */
   #switched(ex: Exchange, answer: IncomingMessage, upstream: Duplex, head: Buffer): void {
     const { log } = ex;
-    clearTimeout(ex.tryTimer);
     clearTimeout(ex.timer); // the route timeout covers the wait for the switch, not the tunnel's life
     ex.upgraded = true;
     ex.cancel = undefined;
     this.#upgradesTotal.inc();
     this.#upgradesActive.inc();
-    const serviceTime = Math.round(performance.now() - ex.upstreamStart);
-    log.upstreamServiceTimeMs = serviceTime;
-    log.responseCode = 101;
-    log.responseCodeDetails = 'via_upstream';
-    const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
-    if (ex.setCookie) extra.push('set-cookie', ex.setCookie);
-    if (ex.corsHeaders) extra.push(...ex.corsHeaders);
-    let out = downstreamResponseHeaders(lowerCaseFlat(answer.rawHeaders), SERVER_HEADER, extra);
-    if (ex.responseHeaders) out = modifyHeaders(out, ex.responseHeaders);
+    const out = this.#answerHeaders(ex, 101, lowerCaseFlat(answer.rawHeaders), false);
     out.push('connection', 'upgrade', 'upgrade', answer.headers.upgrade ?? ex.upgrade!);
     let text = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i < out.length; i += 2) text += `${out[i]}: ${out[i + 1]}\r\n`;
@@ -629,7 +605,18 @@ export class Proxy {
   }
 
   #responseStart(ex: Exchange, statusCode: number, headers: readonly string[]): void {
-    const { res, log } = ex;
+    const h2 = ex.req.httpVersionMajor === 2;
+    const out = this.#answerHeaders(ex, statusCode, headers, this.#deps.draining() && !h2);
+    ex.res.writeHead(statusCode, h2 ? headerObject(out) : out);
+  }
+
+  /**
+   * The head of an upstream answer as the client gets it, with the answer logged: hop-by-hop headers
+   * out, `server`, `x-envoy-upstream-service-time`, an issued cookie, CORS headers, `connection: close`
+   * when `closing`, then the route's response header changes.
+   */
+  #answerHeaders(ex: Exchange, statusCode: number, headers: readonly string[], closing: boolean): string[] {
+    const { log } = ex;
     clearTimeout(ex.tryTimer);
     const serviceTime = Math.round(performance.now() - ex.upstreamStart);
     log.upstreamServiceTimeMs = serviceTime;
@@ -638,11 +625,9 @@ export class Proxy {
     const extra = ['x-envoy-upstream-service-time', String(serviceTime)];
     if (ex.setCookie) extra.push('set-cookie', ex.setCookie);
     if (ex.corsHeaders) extra.push(...ex.corsHeaders);
-    const h2 = ex.req.httpVersionMajor === 2;
-    if (this.#deps.draining() && !h2) extra.push('connection', 'close');
-    let out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
-    if (ex.responseHeaders) out = modifyHeaders(out, ex.responseHeaders);
-    res.writeHead(statusCode, h2 ? headerObject(out) : out);
+    if (closing) extra.push('connection', 'close');
+    const out = downstreamResponseHeaders(headers, SERVER_HEADER, extra);
+    return ex.responseHeaders ? modifyHeaders(out, ex.responseHeaders) : out;
   }
 
   /** HTTP/2 (h2c) to the endpoint, trailers included (gRPC), on a session shared by all its requests. */
