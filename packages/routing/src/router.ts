@@ -344,9 +344,9 @@ export class Router {
       const total = backends.reduce((sum, b) => sum + b.weight, 0);
       return { request, selection, candidates, backends: backends.filter((b) => b.weight > 0).map((b) => traceBackend(b.decision, b.weight, total, request, name, hostPort)) };
     };
-    const mesh = (svc: ServiceIR, port: number): DecisionTrace => {
-      selection.push(`Service ${svc.key} port ${port} (mesh routing)`);
-      const m = this.#mesh.get(svc)?.port(port);
+    const mesh = (service: MeshService, port: number): DecisionTrace => {
+      selection.push(`Service ${service.service.key} port ${port} (mesh routing)`);
+      const m = service.port(port);
       if (!m) {
         selection.push(`the Service has no port ${port}`);
         return done([], [{ decision: NO_ROUTE, weight: 1 }]);
@@ -360,8 +360,8 @@ export class Router {
     };
     if (via.kind === 'tunnel') {
       selection.push(`HBONE tunnel to ${via.ip}:${via.port}`);
-      const svc = this.#servicesByIp.get(via.ip)?.service;
-      if (svc) return mesh(svc, via.port);
+      const service = this.#servicesByIp.get(via.ip);
+      if (service) return mesh(service, via.port);
       if (this.#workloadsByIp.has(via.ip)) {
         selection.push('a workload address, not a Service: straight to it');
         return done([], [{ decision: this.routeAddress(via.ip, via.port, req), weight: 1 }]);
@@ -370,10 +370,10 @@ export class Router {
       return done([], [{ decision: NO_ROUTE, weight: 1 }]);
     }
     selection.push(`plain HTTP listener serving Gateway port ${via.gatewayPort}`);
-    const svc = this.#servicesByHost.get(name)?.service;
-    if (svc) {
-      selection.push(`Host ${JSON.stringify(host)} names Service ${svc.key}`);
-      return mesh(svc, hostPort ?? 80);
+    const service = this.#servicesByHost.get(name);
+    if (service) {
+      selection.push(`Host ${JSON.stringify(host)} names Service ${service.service.key}`);
+      return mesh(service, hostPort ?? 80);
     }
     const vhosts = this.#gateways.get(via.gatewayPort);
     const found = vhosts?.findNamed(name);

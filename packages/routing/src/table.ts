@@ -87,7 +87,7 @@ export class RouteTable {
   readonly #size: number;
   readonly #usesQuery: boolean;
   readonly #paths = new PathIndex();
-  /** prefixLength[n] is 1 when some (normalised, non-empty) prefix in #prefix is n characters long. */
+  /** prefixLength[n] is 1 when some (normalised, non-empty) PathPrefix value in #paths is n characters long. */
   readonly #prefixLength: Uint8Array;
   /** The first of the prefixes that match every path ('/'), the others chained by `next`. */
   readonly #everyPath: Entry | undefined;

@@ -6,15 +6,11 @@ export const istioDuration: Schema = { type: 'string', pattern: '^([0-9]+(\\.[0-
 
 const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({ type: 'object', additionalProperties: false, properties, ...(required.length ? { required } : {}) });
 
-/** Istio's StringMatch: exactly one of exact, prefix, regex. */
-const stringMatch: Schema = {
-  ...obj({ exact: { type: 'string' }, prefix: { type: 'string' }, regex: { type: 'string' } }),
-  minProperties: 1,
-  maxProperties: 1,
-};
-
-/** A StringMatch keyed by a header or query parameter name: `{}` there means "present" (Istio's docs). */
+/** A StringMatch keyed by a header or query parameter name: at most one of exact, prefix, regex; `{}` there means "present" (Istio's docs). */
 const namedMatch: Schema = { ...obj({ exact: { type: 'string' }, prefix: { type: 'string' }, regex: { type: 'string' } }), maxProperties: 1 };
+
+/** Istio's StringMatch elsewhere: exactly one of exact, prefix, regex. */
+const stringMatch: Schema = { ...namedMatch, minProperties: 1 };
 
 const percent: Schema = obj({ value: { type: 'number', minimum: 0, maximum: 100 } });
 const headerOps: Schema = obj({ set: stringMap, add: stringMap, remove: { type: 'array', items: { type: 'string', minLength: 1 } } });
