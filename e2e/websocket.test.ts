@@ -75,12 +75,14 @@ function frameReader(each: (opcode: number, payload: Buffer) => void): (chunk: B
 /**
  * A WebSocket backend. It accepts `/chat…` (first message: JSON of the upgrade request it received, then
  * `echo: <text>` for each text message), answers `/refuse` with a plain 400, and on `/vanish` switches
- * and then drops the connection.
+ * and then drops the connection; `/deaf` never closes its side when the peer ends.
  */
-async function startWebSocketBackend(): Promise<{ server: Server; port: number; live: Set<Duplex>; close: () => Promise<void> }> {
+async function startWebSocketBackend(): Promise<{ server: Server; port: number; live: Set<Duplex>; ended: Set<Duplex>; close: () => Promise<void> }> {
   const server = createServer((_req, res) => res.end('not an upgrade'));
   /** The switched connections still open. */
   const live = new Set<Duplex>();
+  /** Switched connections whose peer ended its side. */
+  const ended = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     live.add(socket);
     socket.once('close', () => live.delete(socket));
@@ -98,13 +100,16 @@ async function startWebSocketBackend(): Promise<{ server: Server; port: number; 
       }),
     );
     socket.on('error', () => socket.destroy());
-    socket.on('end', () => socket.end()); // the peer is gone: close this side too
+    // The peer is gone: close this side too (except on `/deaf`, which only notes the end of the stream).
+    if (req.url === '/deaf') socket.on('end', () => ended.add(socket));
+    else socket.on('end', () => socket.end());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     server,
     port: (server.address() as AddressInfo).port,
     live,
+    ended,
     close: () =>
       new Promise<void>((r) => {
         for (const s of live) s.destroy();
@@ -330,6 +335,15 @@ describe('WebSocket through the plain listener', () => {
     await until(() => ws.live.size === before - 1, 'the backend connection to close');
     const log = await accessLogFor(wp, '/client-gone');
     expect(log.response_code).toBe(101);
+  });
+
+  it('closes the client connection when the client ends its side, though the backend does not answer that', async () => {
+    const c = await rawWebSocket(await socketTo(wp.httpPort), 'ws.default', '/deaf');
+    await until(() => c.messages.length >= 1, 'the greeting');
+    const before = ws.ended.size;
+    c.stream.end();
+    await c.closed;
+    await until(() => ws.ended.size === before + 1, 'the end of the stream to reach the backend');
   });
 
   it('refuses a WebSocket upgrade to an HTTP/2 (gRPC) Service with 403 upgrade_failed', async () => {
