@@ -36,8 +36,6 @@ const KNOWN = new Set([
   'x-message',
 ]);
 
-const patterns = new WeakMap<Schema, RegExp>();
-
 /** Throws when a schema uses a keyword the checker does not implement: the config tests run it over every kind's schema. */
 export function assertCheckable(schema: Schema, where = '#'): void {
   for (const key of Object.keys(schema)) if (!KNOWN.has(key)) throw new Error(`schema ${where} uses keyword "${key}", which the checker does not implement`);
@@ -49,9 +47,16 @@ export function assertCheckable(schema: Schema, where = '#'): void {
 }
 
 export function checkSchema(schema: Schema, value: unknown): SchemaError[] {
-  const errors: SchemaError[] = [];
-  check(schema, value, [], errors);
-  return errors;
+  return errorsOf(compiled(schema), value);
+}
+
+/** Where in the value a check is, as a chain from the leaf up: made into an array only for an error. */
+type Where = { parent: Where; key: string | number } | undefined;
+
+function pathOf(at: Where): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (let w = at; w; w = w.parent) out.push(w.key);
+  return out.reverse();
 }
 
 function isSchema(v: unknown): v is Schema {
@@ -88,50 +93,112 @@ function hasType(v: unknown, type: string): boolean {
   }
 }
 
-function check(schema: Schema, value: unknown, path: (string | number)[], errors: SchemaError[]): void {
+/**
+ * A schema read once into an object of one fixed shape, so that checking a value reads plain fields
+ * instead of probing each schema's own mix of keywords.
+ */
+interface Compiled {
+  types: readonly string[] | undefined;
+  maximum: number | undefined;
+  minimum: number | undefined;
+  maxLength: number | undefined;
+  minLength: number | undefined;
+  pattern: RegExp | undefined;
+  patternSource: string;
+  maxItems: number | undefined;
+  minItems: number | undefined;
+  items: Compiled | undefined;
+  maxProperties: number | undefined;
+  minProperties: number | undefined;
+  required: readonly string[];
+  properties: Map<string, Compiled> | undefined;
+  /** additionalProperties: false refuses, a schema checks, undefined (or true) allows. */
+  additional: false | Compiled | undefined;
+  allowed: readonly unknown[] | undefined;
+  oneOf: readonly Compiled[] | undefined;
+  oneOfMessage: string;
+}
+
+const compiledSchemas = new WeakMap<Schema, Compiled>();
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
+function compiled(schema: Schema): Compiled {
+  let c = compiledSchemas.get(schema);
+  if (c) return c;
   const type = schema.type as string | string[] | undefined;
-  if (type !== undefined) {
-    const types = Array.isArray(type) ? type : [type];
-    if (!types.some((t) => hasType(value, t))) {
-      errors.push({ path, message: `must be ${types.join(' or ')}` });
-      return;
-    }
+  const props = schema.properties as Record<string, Schema> | undefined;
+  const extra = schema.additionalProperties;
+  c = {
+    types: type === undefined ? undefined : Array.isArray(type) ? type : [type],
+    maximum: num(schema.maximum),
+    minimum: num(schema.minimum),
+    maxLength: num(schema.maxLength),
+    minLength: num(schema.minLength),
+    pattern: typeof schema.pattern === 'string' ? new RegExp(schema.pattern, 'u') : undefined,
+    patternSource: typeof schema.pattern === 'string' ? schema.pattern : '',
+    maxItems: num(schema.maxItems),
+    minItems: num(schema.minItems),
+    items: undefined,
+    maxProperties: num(schema.maxProperties),
+    minProperties: num(schema.minProperties),
+    required: (schema.required as string[] | undefined) ?? [],
+    properties: undefined,
+    additional: undefined,
+    allowed: schema.enum as unknown[] | undefined,
+    oneOf: undefined,
+    oneOfMessage: typeof schema['x-message'] === 'string' ? schema['x-message'] : 'must match exactly one of the allowed forms',
+  };
+  // Set before the parts below are compiled, so that a schema that refers to itself ends.
+  compiledSchemas.set(schema, c);
+  if (isSchema(schema.items)) c.items = compiled(schema.items);
+  if (props) c.properties = new Map(Object.entries(props).map(([k, v]) => [k, compiled(v)]));
+  if (extra === false) c.additional = false;
+  else if (isSchema(extra)) c.additional = compiled(extra);
+  if (schema.oneOf) c.oneOf = (schema.oneOf as Schema[]).map(compiled);
+  return c;
+}
+
+function check(schema: Compiled, value: unknown, at: Where, errors: SchemaError[]): void {
+  const types = schema.types;
+  if (types !== undefined && !types.some((t) => hasType(value, t))) {
+    errors.push({ path: pathOf(at), message: `must be ${types.join(' or ')}` });
+    return;
   }
   if (typeof value === 'number') {
-    if (typeof schema.maximum === 'number' && value > schema.maximum) errors.push({ path, message: `must be <= ${schema.maximum}` });
-    if (typeof schema.minimum === 'number' && value < schema.minimum) errors.push({ path, message: `must be >= ${schema.minimum}` });
+    if (schema.maximum !== undefined && value > schema.maximum) errors.push({ path: pathOf(at), message: `must be <= ${schema.maximum}` });
+    if (schema.minimum !== undefined && value < schema.minimum) errors.push({ path: pathOf(at), message: `must be >= ${schema.minimum}` });
   } else if (typeof value === 'string') {
-    if (typeof schema.maxLength === 'number' && value.length > schema.maxLength && codePoints(value) > schema.maxLength) errors.push({ path, message: `must NOT have more than ${schema.maxLength} characters` });
-    if (typeof schema.minLength === 'number' && codePoints(value) < schema.minLength) errors.push({ path, message: `must NOT have fewer than ${schema.minLength} characters` });
-    if (typeof schema.pattern === 'string') {
-      let re = patterns.get(schema);
-      if (!re) patterns.set(schema, (re = new RegExp(schema.pattern, 'u')));
-      if (!re.test(value)) errors.push({ path, message: `${JSON.stringify(value)} is not valid here (must match ${schema.pattern})` });
-    }
+    if (schema.maxLength !== undefined && value.length > schema.maxLength && codePoints(value) > schema.maxLength) errors.push({ path: pathOf(at), message: `must NOT have more than ${schema.maxLength} characters` });
+    if (schema.minLength !== undefined && codePoints(value) < schema.minLength) errors.push({ path: pathOf(at), message: `must NOT have fewer than ${schema.minLength} characters` });
+    if (schema.pattern && !schema.pattern.test(value)) errors.push({ path: pathOf(at), message: `${JSON.stringify(value)} is not valid here (must match ${schema.patternSource})` });
   } else if (Array.isArray(value)) {
-    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) errors.push({ path, message: `must NOT have more than ${schema.maxItems} items` });
-    if (typeof schema.minItems === 'number' && value.length < schema.minItems) errors.push({ path, message: `must NOT have fewer than ${schema.minItems} items` });
-    if (isSchema(schema.items)) for (let i = 0; i < value.length; i++) check(schema.items, value[i], [...path, i], errors);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems) errors.push({ path: pathOf(at), message: `must NOT have more than ${schema.maxItems} items` });
+    if (schema.minItems !== undefined && value.length < schema.minItems) errors.push({ path: pathOf(at), message: `must NOT have fewer than ${schema.minItems} items` });
+    if (schema.items) for (let i = 0; i < value.length; i++) check(schema.items, value[i], { parent: at, key: i }, errors);
   } else if (isSchema(value)) {
     const keys = Object.keys(value);
-    if (typeof schema.maxProperties === 'number' && keys.length > schema.maxProperties) errors.push({ path, message: `must NOT have more than ${schema.maxProperties} properties` });
-    if (typeof schema.minProperties === 'number' && keys.length < schema.minProperties) errors.push({ path, message: `must NOT have fewer than ${schema.minProperties} properties` });
-    for (const name of (schema.required as string[] | undefined) ?? []) if (!(name in value)) errors.push({ path: [...path, name], message: 'required field is missing' });
-    const props = schema.properties as Record<string, Schema> | undefined;
-    const extra = schema.additionalProperties;
+    if (schema.maxProperties !== undefined && keys.length > schema.maxProperties) errors.push({ path: pathOf(at), message: `must NOT have more than ${schema.maxProperties} properties` });
+    if (schema.minProperties !== undefined && keys.length < schema.minProperties) errors.push({ path: pathOf(at), message: `must NOT have fewer than ${schema.minProperties} properties` });
+    for (const name of schema.required) if (!(name in value)) errors.push({ path: [...pathOf(at), name], message: 'required field is missing' });
+    const props = schema.properties;
+    const extra = schema.additional;
     if (extra !== undefined) {
       for (const key of keys) {
-        if (props && Object.hasOwn(props, key)) continue;
-        if (extra === false) errors.push({ path: [...path, key], message: 'unknown field' });
-        else if (isSchema(extra)) check(extra, value[key], [...path, key], errors);
+        if (props?.has(key)) continue;
+        if (extra === false) errors.push({ path: [...pathOf(at), key], message: 'unknown field' });
+        else check(extra, value[key], { parent: at, key }, errors);
       }
     }
-    if (props) for (const key in props) if (Object.hasOwn(value, key)) check(props[key]!, value[key], [...path, key], errors);
+    if (props) for (const [key, sub] of props) if (Object.hasOwn(value, key)) check(sub, value[key], { parent: at, key }, errors);
   }
-  const allowed = schema.enum as unknown[] | undefined;
-  if (allowed && !allowed.some((a) => a === value)) errors.push({ path, message: `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` });
-  const oneOf = schema.oneOf as Schema[] | undefined;
-  if (oneOf && oneOf.filter((s) => checkSchema(s, value).length === 0).length !== 1) {
-    errors.push({ path, message: typeof schema['x-message'] === 'string' ? schema['x-message'] : 'must match exactly one of the allowed forms' });
-  }
+  const allowed = schema.allowed;
+  if (allowed && !allowed.some((a) => a === value)) errors.push({ path: pathOf(at), message: `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` });
+  const oneOf = schema.oneOf;
+  if (oneOf && oneOf.filter((s) => errorsOf(s, value).length === 0).length !== 1) errors.push({ path: pathOf(at), message: schema.oneOfMessage });
+}
+
+function errorsOf(schema: Compiled, value: unknown): SchemaError[] {
+  const errors: SchemaError[] = [];
+  check(schema, value, undefined, errors);
+  return errors;
 }
