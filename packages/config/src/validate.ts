@@ -100,28 +100,61 @@ function visit(doc: SourceDocument, value: unknown, base: (string | number)[], d
     return;
   }
   for (const { path, reason } of unsupportedFields(info.schema, obj, [])) report('warning', path, reason, id);
-  const resource = structuredClone(obj) as unknown as Resource;
+  const resource = clonePlain(obj) as unknown as Resource;
   if (namespace) resource.metadata.namespace = namespace;
   out.resources.push({ resource, id, doc, base });
 }
 
-function* unsupportedFields(schema: Schema, value: unknown, path: (string | number)[]): Generator<{ path: (string | number)[]; reason: string }> {
+/** Fields the schema marks `x-unsupported` that the value sets, with the reason each is not supported. */
+function unsupportedFields(schema: Schema, value: unknown, path: (string | number)[], out: { path: (string | number)[]; reason: string }[] = []): { path: (string | number)[]; reason: string }[] {
+  if (!marksUnsupported(schema)) return out;
   const reason = schema['x-unsupported'];
   if (typeof reason === 'string') {
-    yield { path, reason };
-    return;
+    out.push({ path, reason });
+    return out;
   }
   if (Array.isArray(value) && schema.items && typeof schema.items === 'object') {
-    for (let i = 0; i < value.length; i++) yield* unsupportedFields(schema.items as Schema, value[i], [...path, i]);
-    return;
+    for (let i = 0; i < value.length; i++) unsupportedFields(schema.items as Schema, value[i], [...path, i], out);
+    return out;
   }
   const props = schema.properties as Record<string, Schema> | undefined;
   if (props && value && typeof value === 'object') {
-    for (const [key, child] of Object.entries(value)) {
-      const sub = props[key];
-      if (sub) yield* unsupportedFields(sub, child, [...path, key]);
+    for (const key of Object.keys(value)) {
+      const sub = Object.hasOwn(props, key) ? props[key] : undefined;
+      if (sub) unsupportedFields(sub, (value as Record<string, unknown>)[key], [...path, key], out);
     }
   }
+  return out;
+}
+
+const marking = new WeakMap<Schema, boolean>();
+
+/** Whether a schema, or one below it through properties and items, has an `x-unsupported` field. */
+function marksUnsupported(schema: Schema): boolean {
+  let marks = marking.get(schema);
+  if (marks === undefined) {
+    const props = schema.properties as Record<string, Schema> | undefined;
+    const items = schema.items && typeof schema.items === 'object' ? (schema.items as Schema) : undefined;
+    marks = typeof schema['x-unsupported'] === 'string' || (items !== undefined && marksUnsupported(items)) || (props !== undefined && Object.values(props).some(marksUnsupported));
+    marking.set(schema, marks);
+  }
+  return marks;
+}
+
+/**
+ * A deep copy of parsed YAML (mappings, lists, scalars), so that the resource shares nothing with the
+ * document, whose aliases may share nodes. A `__proto__` key is copied as a field, never as a prototype.
+ */
+function clonePlain(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(clonePlain);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const copy = clonePlain((value as Record<string, unknown>)[key]);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    else out[key] = copy;
+  }
+  return out;
 }
 
 function describe(value: unknown): string {

@@ -98,6 +98,31 @@ spec:
     expect(load(docs(service('web', undefined, 'a'), service('web', undefined, 'b'))).lines.filter((l) => l.includes('duplicate'))).toEqual([]);
   });
 
+  it('keeps keys named like Object.prototype members as plain fields, in both YAML parsers', () => {
+    const pod = () => `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  labels: { __proto__: evil, constructor: c, toString: t, app: web }
+spec: {}
+status: { podIP: 10.1.0.9 }
+`;
+    // The second document has an anchor, so the positional parser reads this file.
+    for (const text of [pod(), docs(pod(), 'apiVersion: v1\nkind: Namespace\nmetadata: &m { name: other }\n')]) {
+      const r = load(text);
+      expect(r.lines).toEqual([]);
+      const labels = r.ir!.pods[0]!.labels;
+      expect(Object.getPrototypeOf(labels)).toBe(Object.prototype);
+      expect(Object.entries(labels)).toEqual([
+        ['__proto__', 'evil'],
+        ['constructor', 'c'],
+        ['toString', 't'],
+        ['app', 'web'],
+      ]);
+      expect(({} as Record<string, unknown>).evil).toBeUndefined();
+    }
+  });
+
   it('rejects an unsupported apiVersion of a known kind with a notice', () => {
     const r = load('apiVersion: gateway.networking.k8s.io/v1alpha9\nkind: HTTPRoute\nmetadata: { name: r }\nspec: {}\n');
     expect(r.lines).toEqual([expect.stringMatching(/^config\.yaml:1:1 notice: apiVersion: HTTPRoute apiVersion gateway\.networking\.k8s\.io\/v1alpha9 is not supported/)]);
