@@ -33,13 +33,13 @@ export function istioDurationMs(text: string): number {
 }
 
 /** The Service a VirtualService or DestinationRule host names, resolved as Istio does against the resource's namespace. */
-export function serviceForIstioHost(host: string, namespace: string, services: readonly ServiceIR[]): ServiceIR | undefined {
+export function serviceForIstioHost(host: string, namespace: string, services: ReadonlyMap<string, ServiceIR>): ServiceIR | undefined {
   const h = host.toLowerCase();
   const parts = h.split('.');
   let key: string | undefined;
   if (parts.length === 1) key = `${namespace}/${h}`;
   else if (parts.length === 2 || (parts.length === 3 && parts[2] === 'svc') || h.endsWith(`.svc.${CLUSTER_DOMAIN}`)) key = `${parts[1]}/${parts[0]}`;
-  return key ? services.find((s) => s.key === key) : undefined;
+  return key ? services.get(key) : undefined;
 }
 
 function stringMatch(m: IstioStringMatch): IstioStringMatchIR {
@@ -76,7 +76,8 @@ const GRPC_CODES: Record<string, number> = {
 };
 
 interface IstioContext {
-  services: readonly ServiceIR[];
+  /** Services by key (`namespace/name`). */
+  services: ReadonlyMap<string, ServiceIR>;
   httpRoutes: readonly HttpRouteIR[];
   /** Subset names per Service key, from DestinationRules. */
   subsets: Map<string, Set<string>>;
@@ -98,6 +99,14 @@ export function translateVirtualServices(sources: (SourcedResource & { resource:
   const ordered = [...sources].sort(oldestFirst);
   const owner = new Map<string, string>();
   const out: VirtualServiceIR[] = [];
+  const routesByService = new Map<string, HttpRouteIR[]>();
+  for (const r of ctx.httpRoutes) {
+    for (const a of new Set(r.attachments.flatMap((a) => (a.kind === 'Service' ? [a.service] : [])))) {
+      const list = routesByService.get(a);
+      if (list) list.push(r);
+      else routesByService.set(a, [r]);
+    }
+  }
   // A VirtualService without hosts is a delegate: it routes only where a root's route delegates to it.
   const delegates = new Map(sources.filter((s) => !s.resource.spec.hosts?.length).map((s) => [`${s.resource.metadata.namespace}/${s.resource.metadata.name}`, s]));
   for (const src of ordered) {
@@ -113,7 +122,7 @@ export function translateVirtualServices(sources: (SourcedResource & { resource:
     vs.spec.hosts.forEach((host, hi) => {
       const svc = serviceForIstioHost(host, namespace, ctx.services);
       if (!svc) return report.add('warning', src, ['spec', 'hosts', hi], `${JSON.stringify(host)} names no Service in the config; it has no effect`);
-      const routes = ctx.httpRoutes.filter((r) => r.attachments.some((a) => a.kind === 'Service' && a.service === svc.key));
+      const routes = routesByService.get(svc.key) ?? [];
       if (routes.length) {
         return report.add('warning', src, ['spec', 'hosts', hi], `shadowed: ${routes.map((r) => `${r.kind ?? 'HTTPRoute'} ${r.key}`).join(', ')} also routes Service ${svc.key}, and the route wins (as in Istio)`);
       }
@@ -312,7 +321,7 @@ function translateVsRoute(r: IstioHttpRoute, namespace: string, ctx: IstioContex
   const mirrorTo = (d: IstioDestination, at: Path, percent: number | undefined) => {
     const m = destination(d, at, 1, 'requests are not mirrored there');
     if (m.kind !== 'service') return;
-    const svc = ctx.services.find((s) => s.key === m.service)!;
+    const svc = ctx.services.get(m.service)!;
     mirrors.push({ service: m.service, port: m.port ?? svc.ports[0]!.port, fraction: (percent ?? 100) / 100 });
   };
   if (r.mirror) mirrorTo(r.mirror, [...path, 'mirror'], r.mirrorPercentage?.value ?? r.mirrorPercent);
@@ -421,7 +430,7 @@ function checkConsistentHash(lb: IstioLoadBalancer | undefined, src: SourcedReso
 }
 
 /** DestinationRules for Services in the config; of several for one Service the oldest applies, as in Istio. */
-export function translateDestinationRules(sources: (SourcedResource & { resource: DestinationRule })[], services: readonly ServiceIR[], report: Reporter): DestinationRuleIR[] {
+export function translateDestinationRules(sources: (SourcedResource & { resource: DestinationRule })[], services: ReadonlyMap<string, ServiceIR>, report: Reporter): DestinationRuleIR[] {
   const out: DestinationRuleIR[] = [];
   const owner = new Map<string, string>();
   const ordered = [...sources].sort(oldestFirst);

@@ -59,11 +59,12 @@ export function translate(sourced: readonly SourcedResource[]): { ir: ConfigIR; 
   const gateways = of('Gateway').map((s) => translateGateway(s, report));
   const gatewaySpecs = new Map(of('Gateway').map((s) => [`${s.resource.metadata.namespace}/${s.resource.metadata.name}`, s.resource]));
   const referenceGrants = of('ReferenceGrant').map((s) => s.resource);
-  const routeCtx: RouteContext = { namespaces, services, gateways, gatewaySpecs, referenceGrants };
+  const serviceByKey = new Map(services.map((s) => [s.key, s]));
+  const routeCtx: RouteContext = { namespaces, services: serviceByKey, gateways, gatewaySpecs, referenceGrants };
   const httpRoutes = [...of('HTTPRoute').map((s) => translateHttpRoute(s, routeCtx, report)), ...of('GRPCRoute').map((s) => translateGrpcRoute(s, routeCtx, report))];
-  const destinationRules = translateDestinationRules(of('DestinationRule'), services, report);
+  const destinationRules = translateDestinationRules(of('DestinationRule'), serviceByKey, report);
   const subsets = new Map(destinationRules.map((d) => [d.service, new Set(d.subsets.map((s) => s.name))]));
-  const virtualServices = translateVirtualServices(of('VirtualService'), { services, httpRoutes, subsets }, report);
+  const virtualServices = translateVirtualServices(of('VirtualService'), { services: serviceByKey, httpRoutes, subsets }, report);
   return { ir: { namespaces, services, pods, gateways, httpRoutes, virtualServices, destinationRules }, diagnostics: report.diagnostics };
 }
 
@@ -214,7 +215,8 @@ function translateGateway(src: SourcedResource & { resource: Gateway }, report: 
 
 interface RouteContext {
   namespaces: ConfigIR['namespaces'];
-  services: ServiceIR[];
+  /** Services by key (`namespace/name`). */
+  services: ReadonlyMap<string, ServiceIR>;
   gateways: GatewayIR[];
   /** The Gateway resources by key, for allowedRoutes (the IR keeps only the outcome). */
   gatewaySpecs: Map<string, Gateway>;
@@ -398,7 +400,7 @@ function attach(
 ): AttachResult {
   if (parentRef.group === '' && parentRef.kind === 'Service') {
     const key = `${parentRef.namespace}/${parentRef.name}`;
-    const svc = ctx.services.find((s) => s.key === key);
+    const svc = ctx.services.get(key);
     if (!svc) return { accepted: false, reason: 'NoMatchingParent', message: `Service ${key} is not in the config` };
     if (parentRef.namespace !== routeNamespace) {
       return { accepted: false, reason: 'NotAllowedByListeners', message: 'routes for a Service in another namespace (consumer routes) are not supported in ambient mode' };
@@ -656,7 +658,7 @@ function translateBackend(b: HTTPBackendRef, routeNamespace: string, ctx: RouteC
     return invalid(`RefNotPermitted: no ReferenceGrant in namespace ${namespace} lets HTTPRoutes in ${routeNamespace} refer to Service ${b.name}`);
   }
   const key = `${namespace}/${b.name}`;
-  const svc = ctx.services.find((s) => s.key === key);
+  const svc = ctx.services.get(key);
   if (!svc) return invalid(`BackendNotFound: Service ${key} is not in the config`);
   if (b.port === undefined) return invalid('UnsupportedValue: a Service backendRef needs a port');
   if (!svc.ports.some((p) => p.port === b.port)) return invalid(`BackendNotFound: Service ${key} has no port ${b.port}`);
