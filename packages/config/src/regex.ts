@@ -191,8 +191,9 @@ export function requiredLiteral(body: string): string {
 export function compileRegex(source: string): { regex?: RegExp; literal?: string; error?: string } {
   const { body, flags } = toJavaScript(source);
   const anchored = `^(?:${body})$`;
+  let regex: RegExp;
   try {
-    new RegExp(anchored, flags);
+    regex = new RegExp(anchored, flags);
   } catch (e) {
     return { error: `invalid regular expression ${JSON.stringify(source)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}` };
   }
@@ -208,7 +209,7 @@ export function compileRegex(source: string): { regex?: RegExp; literal?: string
   if (!linear || LOOKAROUND.test(body)) {
     return { error: `regular expression ${JSON.stringify(source)} uses a backreference or lookaround, which RE2 (Envoy's regex engine) does not support` };
   }
-  return { regex: new RegExp(anchored, flags), literal: requiredLiteral(body) };
+  return { regex, literal: requiredLiteral(body) };
 }
 
 /** The required literal (see requiredLiteral) of an RE2 pattern, without compiling it. */

@@ -2,14 +2,23 @@ import type { HttpMatchIR, HttpRouteIR } from '@waypoint/config';
 
 /** Routes in Gateway API tie-break order: oldest creationTimestamp first, then namespace/name. */
 export function compareRoutes(a: HttpRouteIR, b: HttpRouteIR): number {
-  const ta = a.creationTimestamp ? Date.parse(a.creationTimestamp) : Number.NaN;
-  const tb = b.creationTimestamp ? Date.parse(b.creationTimestamp) : Number.NaN;
+  const ta = createdAt(a);
+  const tb = createdAt(b);
   if (!Number.isNaN(ta) || !Number.isNaN(tb)) {
     if (Number.isNaN(ta)) return 1;
     if (Number.isNaN(tb)) return -1;
     if (ta !== tb) return ta - tb;
   }
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+const created = new WeakMap<HttpRouteIR, number>();
+
+/** A route's creationTimestamp in ms (NaN when unset or unreadable), parsed once per route: tables sort by it many times. */
+function createdAt(route: HttpRouteIR): number {
+  let t = created.get(route);
+  if (t === undefined) created.set(route, (t = route.creationTimestamp ? Date.parse(route.creationTimestamp) : Number.NaN));
+  return t;
 }
 
 const PATH_RANK = { Exact: 3, PathPrefix: 2, RegularExpression: 1 } as const;
