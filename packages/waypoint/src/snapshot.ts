@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { loadConfig, type ConfigIR, type ConfigText, type Diagnostic, type LoadResult } from '@waypoint/config';
 import { Router } from '@waypoint/routing';
 import { readConfig } from './config-files.ts';
+import { fromParts, type LoadResultParts } from './config-transfer.ts';
 
 /**
  * Configs at least this large (bytes of YAML) are loaded in a worker thread on reload: loading 5 MiB takes
@@ -14,16 +15,15 @@ const WORKER_FILE = new URL(import.meta.url.endsWith('.ts') ? './config-worker.t
 function loadInWorker(files: ConfigText[], namespace: string): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_FILE, { workerData: { files, namespace } });
-    worker.once('message', (json: string) => {
+    const exited = (code: number) => reject(new Error(`config loader exited (code ${code}) without a result`));
+    worker.once('message', (parts: LoadResultParts) => {
+      // The worker's part is done; its exit (terminate) must not fail the parts still being read.
+      worker.off('exit', exited);
       void worker.terminate();
-      try {
-        resolve(JSON.parse(json) as LoadResult);
-      } catch (e) {
-        reject(e as Error);
-      }
+      fromParts(parts).then(resolve, reject);
     });
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`config loader exited (code ${code}) without a result`)));
+    worker.once('exit', exited);
   });
 }
 

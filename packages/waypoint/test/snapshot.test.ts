@@ -42,6 +42,20 @@ describe('loading a config in a worker thread (loadAsync)', () => {
     expect(s.current?.version).toBe(1);
   });
 
+  it('reads a result of many chunks to the end, after the worker has exited', async () => {
+    const s = store();
+    const routes = Array.from({ length: 1000 }, (_, i) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r-${i} }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: web }]
+  rules: [{ matches: [{ path: { type: PathPrefix, value: /r${i} } }], backendRefs: [{ name: web, port: 80 }] }]`);
+    writeFileSync(join(dir, 'config.yaml'), [service('web'), ...routes].join('\n---\n'));
+    const r = await s.loadAsync(0);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.snapshot.ir.httpRoutes).toHaveLength(1000);
+  });
+
   it('reports an unchanged config as unchanged without starting a worker', async () => {
     const s = store();
     expect(s.load().ok).toBe(true);
