@@ -169,7 +169,8 @@ export class Proxy {
       startTime,
       method: routeReq.method,
       path: target,
-      protocol: `HTTP/${req.httpVersion}`,
+      // Envoy's %PROTOCOL%: HTTP/1.0, HTTP/1.1 or HTTP/2 (never "HTTP/2.0").
+      protocol: h2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
       responseCode: 0,
       responseFlags: '-',
       responseCodeDetails: '',
