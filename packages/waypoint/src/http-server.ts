@@ -1,8 +1,10 @@
 import type { IncomingMessage, Server } from 'node:http';
+import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { createServer, ServerResponse } from './node-http.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connectionTokens } from './headers.ts';
+import { isH2Preface } from './protocol-detect.ts';
 
 /** Envoy's default limit on request headers is 60 KiB. */
 export const MAX_HEADER_BYTES = 60 * 1024;
@@ -78,4 +80,68 @@ export function createHttpServer(handler: (req: IncomingMessage, res: ServerResp
   if ('shouldUpgradeCallback' in server) server.on('upgrade', takeOver);
   server.on('connect', takeOver);
   return server;
+}
+
+/** How long a new connection on a plain listener may stay silent before it is closed (Node's headersTimeout above). */
+export const FIRST_BYTES_TIMEOUT_MS = 60_000;
+
+/** The HTTP/2 side of a plain listener: its open sessions, for drain. */
+export interface H2cSessions {
+  /** Sends GOAWAY on every session: streams in flight finish, no new ones are taken, each closes when done. */
+  closeGracefully(): void;
+  /** Closes every session now. */
+  destroyAll(): void;
+}
+
+/**
+ * Lets `server` (from createHttpServer) take HTTP/2 with prior knowledge too, as Envoy's HTTP connection
+ * manager does with its codec set to AUTO (Istio's default): the first bytes of each new connection are
+ * read, a connection that opens with HTTP/2's preface goes to an HTTP/2 server with the same handler, and
+ * any other to the HTTP/1.1 server, with those bytes put back. Only the first read of a connection takes
+ * this detour; the HTTP/1.1 parser then reads the socket itself, as it does without it.
+ */
+export function acceptPriorKnowledgeH2c(server: Server, handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void, firstBytesTimeoutMs = FIRST_BYTES_TIMEOUT_MS): H2cSessions {
+  const http1 = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const h2 = createH2Server({ settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, handler);
+  h2.on('sessionError', () => undefined);
+  const sessions = new Set<ServerHttp2Session>();
+  h2.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  server.on('connection', (socket: Socket) => {
+    let seen: Buffer | undefined;
+    const onData = (chunk: Buffer) => {
+      seen = seen ? Buffer.concat([seen, chunk]) : chunk;
+      const h2c = isH2Preface(seen);
+      if (h2c === undefined) return;
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onError);
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(seen);
+      // The HTTP/2 session takes the bytes put back and reads the socket itself from then on; the HTTP/1.1
+      // server reads them when the socket flows again.
+      if (h2c) return void h2.emit('connection', socket);
+      for (const listener of http1) listener.call(server, socket);
+      socket.resume();
+    };
+    // A client that closes or fails before its protocol is known has nothing to be answered.
+    const onEnd = () => socket.destroy();
+    const onError = () => socket.destroy();
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('error', onError);
+    socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
+  });
+  return {
+    closeGracefully: () => {
+      for (const s of sessions) s.close();
+    },
+    destroyAll: () => {
+      for (const s of sessions) s.destroy();
+    },
+  };
 }

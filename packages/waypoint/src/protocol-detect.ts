@@ -6,11 +6,18 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const HTTP1_LINE = /^[A-Z]{3,16} \S+ HTTP\/1\.[01]\r\n/;
 const MAX_SNIFF = 8192;
 
-/** Classifies the first bytes of a connection; undefined while more bytes are needed. */
-export function classify(buf: Buffer): TunnelProtocol | undefined {
+/** Whether the first bytes of a connection are HTTP/2's connection preface; undefined while too few to tell. */
+export function isH2Preface(buf: Buffer): boolean | undefined {
   if (buf.length === 0) return undefined;
   const n = Math.min(buf.length, H2_PREFACE.length);
-  if (buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) return buf.length >= H2_PREFACE.length ? 'h2c' : undefined;
+  if (!buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) return false;
+  return buf.length >= H2_PREFACE.length ? true : undefined;
+}
+
+/** Classifies the first bytes of a connection; undefined while more bytes are needed. */
+export function classify(buf: Buffer): TunnelProtocol | undefined {
+  const h2 = isH2Preface(buf);
+  if (h2 !== false) return h2 ? 'h2c' : undefined;
   const first = buf[0]!;
   if (first < 0x41 || first > 0x5a) return 'tcp'; // an HTTP/1 request starts with an upper-case method
   const crlf = buf.indexOf('\r\n');

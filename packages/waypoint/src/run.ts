@@ -14,7 +14,7 @@ import { Proxy } from './proxy.ts';
 import { ServerState } from './server-state.ts';
 import { SnapshotStore, type LoadOutcome } from './snapshot.ts';
 import { Stats } from './stats.ts';
-import { createHttpServer } from './http-server.ts';
+import { acceptPriorKnowledgeH2c, createHttpServer, type H2cSessions } from './http-server.ts';
 import { memoryFigures } from './memory.ts';
 import { TunnelInbound } from './tunnel-inbound.ts';
 import { H2Upstreams } from './upstream-h2.ts';
@@ -134,6 +134,8 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   };
 
   const plainServers: Server[] = [];
+  /** The HTTP/2 (prior knowledge) sessions of each plain listener. */
+  const plainH2c: H2cSessions[] = [];
   const adminServers: Server[] = [];
   let quitResolve: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (quitResolve = resolve));
@@ -150,12 +152,14 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
       hboneServer?.close(graceMs),
     ]);
     for (const s of plainServers) s.closeIdleConnections();
+    for (const h of plainH2c) h.closeGracefully();
     // Logged once this process's listeners have stopped accepting, so a reader can rely on that
     // (workers under --concurrency log their own).
     log.info({ why, drainSeconds: graceful ? options.drainTime : 0 }, `draining: ${why}`);
     const deadline = new Promise<void>((r) => setTimeout(r, graceMs).unref());
     await Promise.race([closed, deadline]);
     for (const s of plainServers) s.closeAllConnections();
+    for (const h of plainH2c) h.destroyAll();
     accessLog?.flush();
     pools.close();
     h2.close();
@@ -191,7 +195,9 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   const startTrafficListeners = async () => {
     for (const spec of options.httpListen) {
       const context = { kind: 'plain' as const, gatewayPort: spec.gatewayPort };
-      const server = createHttpServer((req, res) => proxy.handle(req, res, context), httpHooks);
+      const handler = (req: Parameters<Proxy['handle']>[0], res: Parameters<Proxy['handle']>[1]) => proxy.handle(req, res, context);
+      const server = createHttpServer(handler, httpHooks);
+      plainH2c.push(acceptPriorKnowledgeH2c(server, handler as never));
       server.on('connection', (socket: Socket) => {
         cxActive.inc();
         socket.once('close', () => cxActive.dec());

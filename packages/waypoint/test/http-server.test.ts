@@ -1,6 +1,8 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { connect as h2connect } from 'node:http2';
+import { connect, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isRefusedUpgrade, isWebSocketUpgrade } from '../src/http-server.ts';
+import { acceptPriorKnowledgeH2c, createHttpServer, isRefusedUpgrade, isWebSocketUpgrade, type H2cSessions } from '../src/http-server.ts';
 
 const req = (headers: Record<string, string>) => ({ headers, rawHeaders: Object.entries(headers).flat() }) as unknown as IncomingMessage;
 
@@ -18,5 +20,147 @@ describe('which upgrades the HTTP/1.1 server hands over', () => {
   ])('%j: WebSocket %s, refused on the request path %s', (headers, websocket, refused) => {
     expect(isWebSocketUpgrade(req(headers))).toBe(websocket);
     expect(isRefusedUpgrade(req(headers))).toBe(refused);
+  });
+});
+
+describe('a plain listener taking HTTP/2 with prior knowledge beside HTTP/1.1 (real sockets)', () => {
+  const answer = (req: { url?: string; httpVersion: string }, res: { end(body: string): void }) => res.end(`${req.httpVersion} ${req.url}`);
+
+  async function listening(firstBytesTimeoutMs?: number): Promise<{ server: Server; port: number; sessions: H2cSessions }> {
+    const server = createHttpServer(answer as never, { onProtocolError: () => undefined });
+    const sessions = acceptPriorKnowledgeH2c(server, answer as never, firstBytesTimeoutMs);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { server, port: (server.address() as AddressInfo).port, sessions };
+  }
+
+  /** Writes `parts` with a pause between them and collects what comes back until the peer closes or `ms` pass. */
+  function exchange(port: number, parts: (string | Buffer)[], ms = 1500): Promise<{ text: string; closed: boolean }> {
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      let closed = false;
+      const timer = setTimeout(() => (socket.destroy(), resolve({ text, closed })), ms);
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        closed = true;
+        clearTimeout(timer);
+        resolve({ text, closed });
+      });
+      void (async () => {
+        for (const p of parts) {
+          if (socket.destroyed) return;
+          socket.write(p);
+          await new Promise((r) => setTimeout(r, 30));
+        }
+      })();
+    });
+  }
+
+  async function h2get(port: number, paths: string[]): Promise<string[]> {
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    try {
+      return await Promise.all(
+        paths.map(
+          (path) =>
+            new Promise<string>((resolve, reject) => {
+              const s = session.request({ ':path': path });
+              let body = '';
+              s.setEncoding('utf8');
+              s.on('data', (d: string) => (body += d));
+              s.on('end', () => resolve(body));
+              s.on('error', reject);
+            }),
+        ),
+      );
+    } finally {
+      session.close();
+    }
+  }
+
+  it('serves HTTP/2 streams, several on one connection, and HTTP/1.1 on the same port', async () => {
+    const { server, port } = await listening();
+    try {
+      expect(await h2get(port, ['/a', '/b', '/c'])).toEqual(['2.0 /a', '2.0 /b', '2.0 /c']);
+      const h1 = await exchange(port, ['GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']);
+      expect(h1.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n1\.1 \/d$/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('tells them apart when the first bytes come a few at a time', async () => {
+    const { server, port } = await listening();
+    try {
+      // "P" could begin the HTTP/2 preface; the next bytes say it is HTTP/1.1 after all (here, a bad request).
+      const pri = await exchange(port, ['P', 'RI', ' / HTTP/1.1\r\nHost: x\r\n\r\n']);
+      expect(pri.text).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+      const split = await exchange(port, ['G', 'ET /e HTTP/1.1\r\nHost: x\r\n', 'Connection: close\r\n\r\n']);
+      expect(split.text).toMatch(/\r\n\r\n1\.1 \/e$/);
+      // The HTTP/2 preface in three writes, then a SETTINGS frame: the server answers with its own SETTINGS.
+      const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+      const settings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+      const h2 = await exchange(port, [preface.subarray(0, 5), preface.subarray(5, 20), Buffer.concat([preface.subarray(20), settings])], 500);
+      expect(Buffer.from(h2.text, 'latin1')[3]).toBe(4); // a SETTINGS frame
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answers a broken HTTP/2 start with GOAWAY, and keeps serving', async () => {
+    const { server, port } = await listening();
+    try {
+      const bad = await exchange(port, [Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), Buffer.from('not a frame at all, not at all')])]);
+      const frames = Buffer.from(bad.text, 'latin1');
+      let goaway = false;
+      for (let at = 0; at + 9 <= frames.length; at += 9 + frames.readUIntBE(at, 3)) if (frames[at + 3] === 7) goaway = true;
+      expect(goaway).toBe(true);
+      expect(await h2get(port, ['/after'])).toEqual(['2.0 /after']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('closes a connection that stays silent, or ends before its protocol is known', async () => {
+    const { server, port } = await listening(200);
+    try {
+      const silent = await exchange(port, [], 1500);
+      expect(silent).toEqual({ text: '', closed: true });
+      const partial = await exchange(port, ['PRI * HT'], 1500);
+      expect(partial).toEqual({ text: '', closed: true });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('drains HTTP/2 sessions with GOAWAY: a stream in flight finishes, then the connection closes', async () => {
+    let release: () => void = () => undefined;
+    const slow = (req: { url?: string }, res: { end(body: string): void }) => {
+      if (req.url === '/slow') release = () => res.end('done');
+      else res.end('fast');
+    };
+    const server = createHttpServer(slow as never, { onProtocolError: () => undefined });
+    const sessions = acceptPriorKnowledgeH2c(server, slow as never);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const session = h2connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const s = session.request({ ':path': '/slow' });
+      let body = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => (body += d));
+      const ended = new Promise((r) => s.on('end', r));
+      await new Promise((r) => setTimeout(r, 100));
+      const goaway = new Promise((r) => session.once('goaway', r));
+      sessions.closeGracefully();
+      await goaway;
+      release();
+      await ended;
+      expect(body).toBe('done');
+      await new Promise((r) => (session.closed ? r(undefined) : session.once('close', r)));
+    } finally {
+      session.destroy();
+      server.close();
+    }
   });
 });
