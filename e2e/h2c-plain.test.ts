@@ -125,6 +125,22 @@ describe('HTTP/2 with prior knowledge on the plain listener', () => {
     }
   });
 
+  it("refuses CONNECT with Envoy's 403 (upgrade_failed), and the connection goes on", async () => {
+    const s = session();
+    try {
+      const req = s.request({ ':method': 'CONNECT', ':authority': 'echo.default:80' }, { endStream: false });
+      const [headers] = (await once(req, 'response')) as [IncomingHttpHeaders];
+      expect(headers[':status']).toBe(403);
+      expect(headers.server).toBe('istio-envoy');
+      req.close();
+      expect((await get(s, 'echo', '/v2/after-connect')).headers[':status']).toBe(200);
+    } finally {
+      s.close();
+    }
+    const log = JSON.parse(wp.stdout.split('\n').find((l) => l.includes('"method":"CONNECT"'))!);
+    expect(log).toMatchObject({ response_code: 403, response_code_details: 'upgrade_failed', protocol: 'HTTP/2' });
+  });
+
   it('carries gRPC to an h2c backend by GRPCRoute, trailers included, and answers an unknown method with grpc-status 12', async () => {
     const s = session();
     try {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { createServer, ServerResponse } from './node-http.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -82,6 +82,19 @@ export function createHttpServer(handler: (req: IncomingMessage, res: ServerResp
   return server;
 }
 
+/**
+ * The HTTP/2 server for h2c connections (from a plain listener or inside an HBONE tunnel): Envoy's header
+ * limit, and CONNECT requests passed to `handler` like any other (to be refused as Envoy refuses them)
+ * instead of Node's own 405.
+ */
+export function createH2cServer(handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void): Http2Server {
+  const server = createH2Server({ settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, handler);
+  server.on('connect', handler);
+  // A session's protocol errors end that session only.
+  server.on('sessionError', () => undefined);
+  return server;
+}
+
 /** How long a new connection on a plain listener may stay silent before it is closed (Node's headersTimeout above). */
 export const FIRST_BYTES_TIMEOUT_MS = 60_000;
 
@@ -103,8 +116,7 @@ export interface H2cSessions {
 export function acceptPriorKnowledgeH2c(server: Server, handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void, firstBytesTimeoutMs = FIRST_BYTES_TIMEOUT_MS): H2cSessions {
   const http1 = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
-  const h2 = createH2Server({ settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, handler);
-  h2.on('sessionError', () => undefined);
+  const h2 = createH2cServer(handler);
   const sessions = new Set<ServerHttp2Session>();
   h2.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);

@@ -493,7 +493,8 @@ export class Proxy {
   /** Envoy's answer to an upgrade (or CONNECT) it is not set up to carry: 403, then the connection closes. */
   #refuseUpgrade(ex: Exchange): void {
     this.#upgradesRefused.inc();
-    this.#local(ex, 403, '', '-', 'upgrade_failed', ['connection', 'close']);
+    // An HTTP/2 stream just ends; the connection goes on (HTTP/2 has no Connection header).
+    this.#local(ex, 403, '', '-', 'upgrade_failed', ex.req.httpVersionMajor === 2 ? [] : ['connection', 'close']);
   }
 
   /** A try outlived its per-try timeout before the response started: retried when the policy retries timeouts, else 504 UT. */

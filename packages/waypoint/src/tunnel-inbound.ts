@@ -1,8 +1,8 @@
-import { createServer as createH2cServer, constants, type ServerHttp2Stream } from 'node:http2';
+import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ConnectRequest } from '@waypoint/hbone';
 import { portProtocol, type AddressTarget } from '@waypoint/routing';
-import { createHttpServer, type HttpServerHooks } from './http-server.ts';
+import { createH2cServer, createHttpServer, type HttpServerHooks } from './http-server.ts';
 import { tunnelSocket } from './tunnel-socket.ts';
 import type { Logger } from './logger.ts';
 import type { Proxy, RequestContext } from './proxy.ts';
@@ -63,9 +63,7 @@ export class TunnelInbound {
       stream.resume(); // detection paused it
       return;
     }
-    const server = createH2cServer({ settings: { maxHeaderListSize: 60 * 1024 } }, handler as never);
-    server.on('sessionError', () => undefined);
-    server.emit('connection', stream);
+    createH2cServer(handler as never).emit('connection', stream);
   }
 
   /** Relays raw bytes to an endpoint of the destination (L4 only). */
