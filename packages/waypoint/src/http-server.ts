@@ -87,11 +87,13 @@ export function createHttpServer(handler: (req: IncomingMessage, res: ServerResp
  * limit, and CONNECT requests passed to `handler` like any other (to be refused as Envoy refuses them)
  * instead of Node's own 405.
  */
-export function createH2cServer(handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void): Http2Server {
+export function createH2cServer(handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void, hooks: HttpServerHooks): Http2Server {
   const server = createH2Server({ settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, handler);
   server.on('connect', handler);
-  // A session's protocol errors end that session only.
-  server.on('sessionError', () => undefined);
+  // A session's errors end that session only; those of the protocol are counted as the HTTP/1.1 parser's are.
+  server.on('sessionError', (err: NodeJS.ErrnoException, session: ServerHttp2Session) => {
+    if (err.code !== 'ECONNRESET') hooks.onProtocolError(err, session.socket as Duplex);
+  });
   return server;
 }
 
@@ -113,10 +115,15 @@ export interface H2cSessions {
  * any other to the HTTP/1.1 server, with those bytes put back. Only the first read of a connection takes
  * this detour; the HTTP/1.1 parser then reads the socket itself, as it does without it.
  */
-export function acceptPriorKnowledgeH2c(server: Server, handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void, firstBytesTimeoutMs = FIRST_BYTES_TIMEOUT_MS): H2cSessions {
+export function acceptPriorKnowledgeH2c(
+  server: Server,
+  handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+  hooks: HttpServerHooks,
+  firstBytesTimeoutMs = FIRST_BYTES_TIMEOUT_MS,
+): H2cSessions {
   const http1 = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
-  const h2 = createH2cServer(handler);
+  const h2 = createH2cServer(handler, hooks);
   const sessions = new Set<ServerHttp2Session>();
   h2.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);

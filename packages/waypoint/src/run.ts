@@ -197,7 +197,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
       const context = { kind: 'plain' as const, gatewayPort: spec.gatewayPort };
       const handler = (req: Parameters<Proxy['handle']>[0], res: Parameters<Proxy['handle']>[1]) => proxy.handle(req, res, context);
       const server = createHttpServer(handler, httpHooks);
-      plainH2c.push(acceptPriorKnowledgeH2c(server, handler as never));
+      plainH2c.push(acceptPriorKnowledgeH2c(server, handler as never, httpHooks));
       server.on('connection', (socket: Socket) => {
         cxActive.inc();
         socket.once('close', () => cxActive.dec());

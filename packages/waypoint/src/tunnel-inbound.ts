@@ -63,7 +63,7 @@ export class TunnelInbound {
       stream.resume(); // detection paused it
       return;
     }
-    createH2cServer(handler as never).emit('connection', stream);
+    createH2cServer(handler as never, this.#deps.hooks).emit('connection', stream);
   }
 
   /** Relays raw bytes to an endpoint of the destination (L4 only). */

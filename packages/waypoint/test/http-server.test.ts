@@ -26,11 +26,13 @@ describe('which upgrades the HTTP/1.1 server hands over', () => {
 describe('a plain listener taking HTTP/2 with prior knowledge beside HTTP/1.1 (real sockets)', () => {
   const answer = (req: { url?: string; httpVersion: string }, res: { end(body: string): void }) => res.end(`${req.httpVersion} ${req.url}`);
 
-  async function listening(firstBytesTimeoutMs?: number): Promise<{ server: Server; port: number; sessions: H2cSessions }> {
-    const server = createHttpServer(answer as never, { onProtocolError: () => undefined });
-    const sessions = acceptPriorKnowledgeH2c(server, answer as never, firstBytesTimeoutMs);
+  async function listening(firstBytesTimeoutMs?: number): Promise<{ server: Server; port: number; sessions: H2cSessions; protocolErrors: string[] }> {
+    const protocolErrors: string[] = [];
+    const hooks = { onProtocolError: (err: NodeJS.ErrnoException) => void protocolErrors.push(String(err.code)) };
+    const server = createHttpServer(answer as never, hooks);
+    const sessions = acceptPriorKnowledgeH2c(server, answer as never, hooks, firstBytesTimeoutMs);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return { server, port: (server.address() as AddressInfo).port, sessions };
+    return { server, port: (server.address() as AddressInfo).port, sessions, protocolErrors };
   }
 
   /** Writes `parts` with a pause between them and collects what comes back until the peer closes or `ms` pass. */
@@ -108,8 +110,8 @@ describe('a plain listener taking HTTP/2 with prior knowledge beside HTTP/1.1 (r
     }
   });
 
-  it('answers a broken HTTP/2 start with GOAWAY, and keeps serving', async () => {
-    const { server, port } = await listening();
+  it('answers a broken HTTP/2 start with GOAWAY, counts it as a protocol error, and keeps serving', async () => {
+    const { server, port, protocolErrors } = await listening();
     try {
       const bad = await exchange(port, [Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), Buffer.from('not a frame at all, not at all')])]);
       const frames = Buffer.from(bad.text, 'latin1');
@@ -117,6 +119,7 @@ describe('a plain listener taking HTTP/2 with prior knowledge beside HTTP/1.1 (r
       for (let at = 0; at + 9 <= frames.length; at += 9 + frames.readUIntBE(at, 3)) if (frames[at + 3] === 7) goaway = true;
       expect(goaway).toBe(true);
       expect(await h2get(port, ['/after'])).toEqual(['2.0 /after']);
+      expect(protocolErrors).toHaveLength(1);
     } finally {
       server.close();
     }
@@ -140,8 +143,9 @@ describe('a plain listener taking HTTP/2 with prior knowledge beside HTTP/1.1 (r
       if (req.url === '/slow') release = () => res.end('done');
       else res.end('fast');
     };
-    const server = createHttpServer(slow as never, { onProtocolError: () => undefined });
-    const sessions = acceptPriorKnowledgeH2c(server, slow as never);
+    const hooks = { onProtocolError: () => undefined };
+    const server = createHttpServer(slow as never, hooks);
+    const sessions = acceptPriorKnowledgeH2c(server, slow as never, hooks);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const session = h2connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {
