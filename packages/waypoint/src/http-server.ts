@@ -138,6 +138,7 @@ export function acceptPriorKnowledgeH2c(
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('error', onError);
+      socket.off('timeout', onError);
       socket.setTimeout(0);
       socket.pause();
       socket.unshift(seen);
@@ -147,13 +148,14 @@ export function acceptPriorKnowledgeH2c(
       for (const listener of http1) listener.call(server, socket);
       socket.resume();
     };
-    // A client that closes or fails before its protocol is known has nothing to be answered.
+    // A client that closes, fails or stays silent before its protocol is known has nothing to be answered.
     const onEnd = () => socket.destroy();
     const onError = () => socket.destroy();
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('error', onError);
-    socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
+    socket.once('timeout', onError);
+    socket.setTimeout(firstBytesTimeoutMs);
   });
   return {
     closeGracefully: () => {
