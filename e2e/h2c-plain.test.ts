@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect as h2connect, createServer as createH2cServer, type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, PYTHON, ROOT, accessLogFor, json, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
+import { ConfigDir, PYTHON, ROOT, accessLogFor, json, meshRoute, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess } from './harness.ts';
 
 let dir: ConfigDir;
 let wp: WaypointProcess;
@@ -45,17 +45,15 @@ beforeAll(async () => {
       serviceYaml('echo', [{ port: echo.port }]),
       serviceYaml('slow', [{ port: slow.port }]),
       serviceYaml('greeter', [{ port: (grpc.address() as AddressInfo).port }], undefined, 'grpc'),
-      `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: echo }
-spec:
-  parentRefs: [{ group: "", kind: Service, name: echo }]
-  rules:
+      meshRoute(
+        'echo',
+        'echo',
+        `
   - matches: [{ path: { type: PathPrefix, value: /v2 } }]
     filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-route, value: v2 }] } }]
-    backendRefs: [{ name: echo, port: 80 }]
----
+    backendRefs: [{ name: echo, port: 80 }]`,
+      ),
+      `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
 metadata: { name: greeter }
