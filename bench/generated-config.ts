@@ -42,3 +42,20 @@ spec:
   return docs.join('\n---\n');
 }
 
+
+/** The single Service `bench` (port 80, clusterIP `clusterIP`) whose one endpoint is `endpoint:port`: the config of the proxy benchmarks. */
+export function benchServiceConfig(clusterIP: string, endpoint: string, port: number): string {
+  return `
+apiVersion: v1
+kind: Service
+metadata: { name: bench }
+spec: { clusterIP: ${clusterIP}, ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: bench-1, labels: { kubernetes.io/service-name: bench } }
+addressType: IPv4
+ports: [{ name: http, port: ${port} }]
+endpoints: [{ addresses: [${endpoint}] }]
+`;
+}

@@ -7,15 +7,17 @@
  *
  * Starts a 1 KB backend and `bin/waypoint` (plain mode, one process, default flags), reads
  * /proc/PID/status and /proc/PID/smaps once idle and once after --seconds of --rate requests/s
- * (bench/loadgen.ts, even arrivals over 64 connections), and prints both with the largest mappings.
+ * (bench/loadgen.ts, even arrivals over 64 connections), and prints both with the largest mappings,
+ * and the same figures of a bare Node.js process for scale.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchServiceConfig } from './generated-config.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '1000' } } });
 const ROOT = join(import.meta.dirname, '..');
@@ -25,21 +27,7 @@ const backend = createServer((_req, res) => res.end(BODY));
 await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
 const backendPort = (backend.address() as AddressInfo).port;
 const dir = mkdtempSync(join(tmpdir(), 'waypoint-rss-'));
-writeFileSync(
-  join(dir, 'config.yaml'),
-  `apiVersion: v1
-kind: Service
-metadata: { name: bench }
-spec: { clusterIP: 10.96.0.2, ports: [{ name: http, port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: bench-1, labels: { kubernetes.io/service-name: bench } }
-addressType: IPv4
-ports: [{ name: http, port: ${backendPort} }]
-endpoints: [{ addresses: [127.0.0.1] }]
-`,
-);
+writeFileSync(join(dir, 'config.yaml'), benchServiceConfig('10.96.0.2', '127.0.0.1', backendPort));
 
 const args = ['run', '--config', dir, '--http-listen', '127.0.0.1:0', '--hbone-listen', 'off', '--upstream', 'plain', '--admin', 'off', '--health', 'off', '--stats', '127.0.0.1:0', '--log-level', 'info'];
 const wp: ChildProcess = spawn(join(ROOT, 'bin', 'waypoint'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -82,9 +70,18 @@ function breakdown(pid: number): Breakdown {
 const pid = wp.pid!;
 await new Promise((r) => setTimeout(r, 3000));
 const idle = breakdown(pid);
-const load = spawnSync(process.execPath, [join(ROOT, 'bench', 'loadgen.ts'), '--target', `127.0.0.1:${port}`, '--rate', values.rate, '--duration', values.seconds], { encoding: 'utf8' });
+// Not spawnSync: the backend answers from this process's event loop.
+const loadgen = spawn(process.execPath, [join(ROOT, 'bench', 'loadgen.ts'), '--target', `127.0.0.1:${port}`, '--rate', values.rate, '--duration', values.seconds], { stdio: ['ignore', 'pipe', 'inherit'] });
+let loadOut = '';
+loadgen.stdout!.setEncoding('utf8').on('data', (d: string) => (loadOut += d));
+await new Promise((r) => loadgen.once('exit', r));
 const loaded = breakdown(pid);
 wp.kill('SIGTERM');
+// For scale: a Node.js process of the same binary that has loaded nothing.
+const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 2000));
+const bareFigures = breakdown(bare.pid!);
+bare.kill();
 backend.close();
 rmSync(dir, { recursive: true, force: true });
 
@@ -94,12 +91,13 @@ const rows = (label: string, b: Breakdown) => [
 ];
 process.stdout.write(
   [
-    `Node ${process.version}; \`node bench/rss-breakdown.ts --seconds ${values.seconds} --rate ${values.rate}\`; load: ${load.stdout.trim()}`,
+    `Node ${process.version}; \`node bench/rss-breakdown.ts --seconds ${values.seconds} --rate ${values.rate}\`; load: ${loadOut.trim()}`,
     '',
     '| when | RSS (MB) | anonymous (MB) | file-backed (MB) | largest mappings (MB) |',
     '|---|---|---|---|---|',
     ...rows('idle', idle),
     ...rows(`after ${values.seconds} s at ${values.rate} rps`, loaded),
+    ...rows('bare `node -e` (same binary, for scale)', bareFigures),
     '',
   ].join('\n'),
 );

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { svgChart } from './chart.ts';
+import { benchServiceConfig } from './generated-config.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WAYPOINT = join(ROOT, 'bin', 'waypoint');
@@ -109,19 +110,7 @@ const certs = join(work, 'certs');
 spawnSync(WAYPOINT, ['certs', '--out', certs, '--identity', 'default/waypoint', '--identity', 'default/ztunnel'], { stdio: 'ignore' });
 const tlsFlags = (sa: string) => ['--cert', join(certs, 'default', sa, 'cert-chain.pem'), '--key', join(certs, 'default', sa, 'key.pem'), '--ca', join(certs, 'root-cert.pem')];
 
-const service = (clusterIP: string, endpoint: string, port: number) => `
-apiVersion: v1
-kind: Service
-metadata: { name: bench }
-spec: { clusterIP: ${clusterIP}, ports: [{ name: http, port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: bench-1, labels: { kubernetes.io/service-name: bench } }
-addressType: IPv4
-ports: [{ name: http, port: ${port} }]
-endpoints: [{ addresses: [${endpoint}] }]
-`;
+const service = benchServiceConfig;
 const writeConfig = (name: string, text: string) => {
   const p = join(work, name);
   writeFileSync(p, text);
