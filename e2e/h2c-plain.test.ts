@@ -161,8 +161,9 @@ describe('HTTP/2 with prior knowledge on the plain listener', () => {
     }
   });
 
-  it('serves an independent HTTP/2 stack (Python h2), and HTTP/1.1 on the same port', async () => {
-    const child = spawn(PYTHON, [join(ROOT, 'e2e', 'interop', 'h2c_client.py'), '--connect', `127.0.0.1:${wp.httpPort}`, '--authority', 'echo.default', '/v2/py1', '/v2/py2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs the Python h2 client on the plain listener; its replies, one per path. */
+  async function python(args: string[]): Promise<{ path: string; status: number | null; body: string; reset: number | null }[]> {
+    const child = spawn(PYTHON, [join(ROOT, 'e2e', 'interop', 'h2c_client.py'), '--connect', `127.0.0.1:${wp.httpPort}`, '--authority', 'echo.default', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -172,7 +173,18 @@ describe('HTTP/2 with prior knowledge on the plain listener', () => {
     clearTimeout(timer);
     expect(err).toBe('');
     expect(code).toBe(0);
-    const replies = JSON.parse(out) as { path: string; status: number; body: string }[];
+    return JSON.parse(out);
+  }
+
+  it('resets a stream whose headers are over 60 KiB (Envoy resets it with INTERNAL_ERROR), and the connection goes on', async () => {
+    // Python's h2 sends what Node's client would refuse to: one 70,000-byte header, compressed below the advertised limit.
+    const [big, after] = await python(['--big-header', '70000', '/v2/big', '/v2/after-big']);
+    expect([big!.status, big!.reset]).toEqual([null, 2]);
+    expect([after!.status, JSON.parse(after!.body).url]).toEqual([200, '/v2/after-big']);
+  });
+
+  it('serves an independent HTTP/2 stack (Python h2), and HTTP/1.1 on the same port', async () => {
+    const replies = await python(['/v2/py1', '/v2/py2']);
     expect(replies.map((r) => [r.path, r.status, JSON.parse(r.body).url])).toEqual([
       ['/v2/py1', 200, '/v2/py1'],
       ['/v2/py2', 200, '/v2/py2'],

@@ -2,7 +2,8 @@
 """An HTTP/2 client with prior knowledge (h2c) built on Python's h2, an HTTP/2 stack independent of Node's.
 
 Opens one plain TCP connection, sends the HTTP/2 preface and N GET streams at once (paths given), and
-prints one JSON object: per path, the status, the response headers and the body.
+prints one JSON object: per path, the status, the response headers, the body, and the error code of a
+reset stream. `--big-header N` adds an N-byte header to the first request.
 """
 import argparse
 import json
@@ -19,6 +20,7 @@ def main():
     ap.add_argument("--connect", required=True, help="host:port of the plain listener")
     ap.add_argument("--authority", required=True)
     ap.add_argument("--timeout", type=float, default=20.0)
+    ap.add_argument("--big-header", type=int, default=0, help="bytes of an x-big header on the first request")
     ap.add_argument("paths", nargs="+")
     args = ap.parse_args()
 
@@ -27,10 +29,13 @@ def main():
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
     by_stream = {}
-    for path in args.paths:
+    for i, path in enumerate(args.paths):
         sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, [(":method", "GET"), (":scheme", "http"), (":authority", args.authority), (":path", path)], end_stream=True)
-        by_stream[sid] = {"path": path, "status": None, "headers": {}, "body": b""}
+        headers = [(":method", "GET"), (":scheme", "http"), (":authority", args.authority), (":path", path)]
+        if i == 0 and args.big_header:
+            headers.append(("x-big", "a" * args.big_header))
+        conn.send_headers(sid, headers, end_stream=True)
+        by_stream[sid] = {"path": path, "status": None, "headers": {}, "body": b"", "reset": None}
     sock.sendall(conn.data_to_send())
 
     open_streams = set(by_stream)
@@ -49,7 +54,10 @@ def main():
             elif isinstance(event, h2.events.DataReceived):
                 by_stream[event.stream_id]["body"] += event.data
                 conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+            elif isinstance(event, h2.events.StreamEnded):
+                open_streams.discard(event.stream_id)
+            elif isinstance(event, h2.events.StreamReset):
+                by_stream[event.stream_id]["reset"] = int(event.error_code)
                 open_streams.discard(event.stream_id)
             elif isinstance(event, h2.events.ConnectionTerminated):
                 open_streams.clear()

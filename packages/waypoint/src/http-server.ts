@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { constants as h2constants, createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { createServer, ServerResponse } from './node-http.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -8,6 +8,21 @@ import { isH2Preface } from './protocol-detect.ts';
 
 /** Envoy's default limit on request headers is 60 KiB. */
 export const MAX_HEADER_BYTES = 60 * 1024;
+
+/** Envoy's default limit on the number of request headers (`max_headers_count`). */
+export const MAX_HEADERS_COUNT = 100;
+
+/** Whether a request has more headers than Envoy takes (HTTP/2 pseudo-headers count, as in Envoy's header map). */
+export function tooManyHeaders(rawHeaders: readonly string[]): boolean {
+  return rawHeaders.length > MAX_HEADERS_COUNT * 2;
+}
+
+/** The size of a request's headers as Envoy counts it: names and values. */
+function headerBytes(rawHeaders: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i++) n += rawHeaders[i]!.length;
+  return n;
+}
 
 export interface HttpServerHooks {
   /** Counts and logs a request the HTTP/1 parser refused. */
@@ -45,8 +60,9 @@ export function isHandedOver(req: IncomingMessage): boolean {
 }
 
 /**
- * The HTTP/1.1 server behind a plain listener or an HBONE tunnel: Envoy's header limit, long keep-alive,
- * and Envoy-like answers to requests that cannot be parsed (400, or 431 for oversized headers).
+ * The HTTP/1.1 server behind a plain listener or an HBONE tunnel: Envoy's header limits (60 KiB, 100
+ * headers), long keep-alive, and Envoy-like answers to requests that cannot be parsed (400, or 431 for
+ * headers over a limit).
  *
  * WebSocket upgrades reach `handler` like any request (isHandedOver tells them apart), with a response bound to
  * the raw connection (which closes once a response other than the switch has been sent); the bytes the
@@ -54,9 +70,16 @@ export function isHandedOver(req: IncomingMessage): boolean {
  * CONNECT requests reach it the same way, to be refused.
  */
 export function createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void, hooks: HttpServerHooks): Server {
+  // More headers than Envoy takes is a codec error there: 431 and the connection closes, as for headers over 60 KiB.
+  const refuseTooMany = (req: IncomingMessage, res: ServerResponse) => {
+    hooks.onProtocolError(Object.assign(new Error(`more than ${MAX_HEADERS_COUNT} request headers`), { code: 'HPE_HEADER_OVERFLOW' }), req.socket);
+    res.shouldKeepAlive = false;
+    res.writeHead(431, 'Request Header Fields Too Large', { server: 'istio-envoy', 'content-length': '0', connection: 'close' });
+    res.end();
+  };
   const server = createServer(
     { maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 60_000, headersTimeout: 60_000, requestTimeout: 0, shouldUpgradeCallback: isWebSocketUpgrade },
-    handler,
+    (req, res) => (tooManyHeaders(req.rawHeaders) ? refuseTooMany(req, res) : handler(req, res)),
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     hooks.onProtocolError(err, socket);
@@ -73,7 +96,8 @@ export function createHttpServer(handler: (req: IncomingMessage, res: ServerResp
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
     res.once('finish', () => socket.end());
-    handler(req, res);
+    if (tooManyHeaders(req.rawHeaders)) refuseTooMany(req, res);
+    else handler(req, res);
   };
   // Without shouldUpgradeCallback (Node before 22.21 / 24.9) every upgrade would arrive here; there,
   // upgrades stay ordinary requests and are refused as Envoy refuses an upgrade it is not set up for.
@@ -88,8 +112,15 @@ export function createHttpServer(handler: (req: IncomingMessage, res: ServerResp
  * instead of Node's own 405.
  */
 export function createH2cServer(handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void, hooks: HttpServerHooks): Http2Server {
-  const server = createH2Server({ settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, handler);
-  server.on('connect', handler);
+  // Headers over Envoy's limits are a codec error there, which resets the stream (INTERNAL_ERROR); the
+  // connection goes on. Node's HTTP/2 server only advertises maxHeaderListSize, so it is checked here.
+  const guarded = (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    if (!tooManyHeaders(req.rawHeaders) && headerBytes(req.rawHeaders) <= MAX_HEADER_BYTES) return handler(req, res);
+    hooks.onProtocolError(Object.assign(new Error('request headers over the limit'), { code: 'HPE_HEADER_OVERFLOW' }), req.socket as Duplex);
+    req.stream.close(h2constants.NGHTTP2_INTERNAL_ERROR);
+  };
+  const server = createH2Server({ settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, guarded);
+  server.on('connect', guarded);
   // A session's errors end that session only; those of the protocol are counted as the HTTP/1.1 parser's are.
   server.on('sessionError', (err: NodeJS.ErrnoException, session: ServerHttp2Session) => {
     if (err.code !== 'ECONNRESET') hooks.onProtocolError(err, session.socket as Duplex);

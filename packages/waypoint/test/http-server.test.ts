@@ -168,3 +168,74 @@ describe('a plain listener taking HTTP/2 with prior knowledge beside HTTP/1.1 (r
     }
   });
 });
+
+describe("Envoy's request header limits: 100 headers, 60 KiB (real sockets)", () => {
+  async function listening(): Promise<{ server: Server; port: number; protocolErrors: string[] }> {
+    const protocolErrors: string[] = [];
+    const hooks = { onProtocolError: (err: NodeJS.ErrnoException) => void protocolErrors.push(err.message) };
+    const answer = (_req: unknown, res: { end(body: string): void }) => res.end('served');
+    const server = createHttpServer(answer as never, hooks);
+    acceptPriorKnowledgeH2c(server, answer as never, hooks);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { server, port: (server.address() as AddressInfo).port, protocolErrors };
+  }
+  const headers = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-h${i}`, 'v']));
+
+  it('HTTP/1.1: 100 headers are served; 101 get 431 and the connection closes', async () => {
+    const { server, port, protocolErrors } = await listening();
+    const raw = (n: number) => `GET / HTTP/1.1\r\nHost: x\r\n${Object.keys(headers(n - 1)).map((k) => `${k}: v\r\n`).join('')}\r\n`;
+    try {
+      const ok = await new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (d: string) => {
+          text += d;
+          if (text.endsWith('served')) socket.destroy(), resolve(text);
+        });
+        socket.write(raw(100));
+      });
+      expect(ok).toMatch(/^HTTP\/1\.1 200 OK/);
+      const refused = await new Promise<{ text: string; closed: boolean }>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (d: string) => (text += d));
+        socket.on('close', () => resolve({ text, closed: true }));
+        socket.write(raw(101));
+      });
+      expect(refused.closed).toBe(true);
+      expect(refused.text).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      expect(refused.text).not.toContain('served');
+      expect(protocolErrors).toEqual(['more than 100 request headers']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('HTTP/2: a stream with too many headers is reset, and the connection goes on', async () => {
+    const { server, port, protocolErrors } = await listening();
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    const request = (h: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const s = session.request({ ':path': '/', ...h });
+        let body = '';
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => (body += d));
+        s.on('end', () => resolve(body));
+        s.on('error', () => undefined); // the reset, read from rstCode
+        s.on('close', () => resolve(s.rstCode ? `reset ${s.rstCode}` : body));
+      });
+    try {
+      // Headers over 60 KiB: Node's client will not send them (e2e/h2c-plain.test.ts sends them with Python's h2).
+      expect(await request(headers(96))).toBe('served'); // 96 + 4 pseudo-headers = 100
+      expect(await request(headers(97))).toBe('reset 2');
+      expect(await request({})).toBe('served');
+      expect(protocolErrors).toEqual(['request headers over the limit']);
+    } finally {
+      session.destroy();
+      server.close();
+    }
+  });
+});
