@@ -6,7 +6,7 @@ import { fromParts, type LoadResultParts } from './config-transfer.ts';
 
 /**
  * Configs at least this large (bytes of YAML) are loaded in a worker thread on reload: loading 5 MiB takes
- * about 1.5 s here, time in which the main thread would answer no request.
+ * about 1 s here, time in which the main thread would answer no request.
  */
 export const LOAD_IN_WORKER_BYTES = 256 * 1024;
 const WORKER_FILE = new URL(import.meta.url.endsWith('.ts') ? './config-worker.ts' : './config-worker.js', import.meta.url);
