@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildIsStale, toJavaScript } from '../scripts/build.ts';
-import { ROOT, startProcess, WAYPOINT } from './harness.ts';
+import { ConfigDir, ROOT, WAYPOINT, certFiles, makeCerts, startProcess, type WaypointProcess } from './harness.ts';
 
 describe('the JavaScript build', () => {
   it('strips types in place and points relative imports at the .js files', () => {
@@ -33,6 +33,8 @@ describe('the JavaScript build', () => {
       const cmdline = readFileSync(`/proc/${p.child.pid}/cmdline`, 'utf8');
       // bin/waypoint execs node, so the child is node itself
       expect(cmdline.split('\0')).toContain(join(ROOT, 'packages', 'waypoint', 'build', 'main.js'));
+      // Plain HTTP only: the 2 MB young generation.
+      expect(cmdline.split('\0')).toContain('--max-semi-space-size=2');
     } finally {
       await p.stop();
     }
@@ -42,5 +44,35 @@ describe('the JavaScript build', () => {
     expect(fromBuild.status).toBe(0);
     expect(fromBuild.stdout).toBe(fromSource.stdout);
     expect(JSON.parse(fromBuild.stdout)).toBeTruthy();
+  });
+
+  it('gives a waypoint that uses HBONE the 8 MB young generation, whether HBONE is on by flag or by environment', async () => {
+    const certs = new ConfigDir();
+    makeCerts(certs.path, ['--identity', 'default/waypoint']);
+    const w = certFiles(certs.path, 'default', 'waypoint');
+    const tls = ['--cert', w.cert, '--key', w.key, '--ca', w.ca];
+    const semiSpace = async (args: string[], ready: (p: WaypointProcess) => boolean) => {
+      const p = await startProcess(['--config', join(ROOT, 'examples', 'demo'), ...args], ready);
+      try {
+        return readFileSync(`/proc/${p.child.pid}/cmdline`, 'utf8').split('\0').filter((a) => a.startsWith('--max-semi-space-size='));
+      } finally {
+        await p.stop();
+      }
+    };
+    try {
+      // HBONE in, plain out.
+      expect(await semiSpace(['--hbone-listen', '127.0.0.1:0', '--upstream', 'plain', ...tls], (p) => p.hbonePort > 0)).toEqual(['--max-semi-space-size=8']);
+      // Plain in, HBONE out (the --flag=value form).
+      expect(await semiSpace(['--hbone-listen=off', '--upstream=hbone', '--http-listen', '127.0.0.1:0', ...tls], (p) => p.httpPort > 0)).toEqual(['--max-semi-space-size=8']);
+      // Plain on both sides through the environment, which a flag on the command line overrides.
+      process.env.WAYPOINT_HBONE_LISTEN = 'off';
+      process.env.WAYPOINT_UPSTREAM = 'plain';
+      expect(await semiSpace(['--http-listen', '127.0.0.1:0'], (p) => p.httpPort > 0)).toEqual(['--max-semi-space-size=2']);
+      expect(await semiSpace(['--upstream', 'hbone', '--http-listen', '127.0.0.1:0', ...tls], (p) => p.httpPort > 0)).toEqual(['--max-semi-space-size=8']);
+    } finally {
+      delete process.env.WAYPOINT_HBONE_LISTEN;
+      delete process.env.WAYPOINT_UPSTREAM;
+      certs.remove();
+    }
   });
 });
