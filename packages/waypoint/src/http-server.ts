@@ -4,7 +4,7 @@ import { createServer, ServerResponse } from './node-http.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connectionTokens } from './headers.ts';
-import { isH2Preface } from './protocol-detect.ts';
+import { isH2Preface, sniff } from './protocol-detect.ts';
 
 /** Envoy's default limit on request headers is 60 KiB. */
 export const MAX_HEADER_BYTES = 60 * 1024;
@@ -161,32 +161,26 @@ export function acceptPriorKnowledgeH2c(
     session.once('close', () => sessions.delete(session));
   });
   server.on('connection', (socket: Socket) => {
-    let seen: Buffer | undefined;
-    const onData = (chunk: Buffer) => {
-      seen = seen ? Buffer.concat([seen, chunk]) : chunk;
-      const h2c = isH2Preface(seen);
-      if (h2c === undefined) return;
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('error', onError);
-      socket.off('timeout', onError);
-      socket.setTimeout(0);
-      socket.pause();
-      socket.unshift(seen);
-      // The HTTP/2 session takes the bytes put back and reads the socket itself from then on; the HTTP/1.1
-      // server reads them when the socket flows again.
-      if (h2c) return void h2.emit('connection', socket);
-      for (const listener of http1) listener.call(server, socket);
-      socket.resume();
-    };
     // A client that closes, fails or stays silent before its protocol is known has nothing to be answered.
-    const onEnd = () => socket.destroy();
-    const onError = () => socket.destroy();
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('error', onError);
-    socket.once('timeout', onError);
+    const drop = () => socket.destroy();
+    socket.once('error', drop);
+    socket.once('timeout', drop);
     socket.setTimeout(firstBytesTimeoutMs);
+    sniff(
+      socket,
+      isH2Preface,
+      (h2c) => {
+        socket.off('error', drop);
+        socket.off('timeout', drop);
+        socket.setTimeout(0);
+        // The HTTP/2 session takes the bytes put back and reads the socket itself from then on; the HTTP/1.1
+        // server reads them when the socket flows again.
+        if (h2c) return void h2.emit('connection', socket);
+        for (const listener of http1) listener.call(server, socket);
+        socket.resume();
+      },
+      drop,
+    );
   });
   return {
     closeGracefully: () => {

@@ -26,28 +26,35 @@ export function classify(buf: Buffer): TunnelProtocol | undefined {
 }
 
 /**
- * Reads from `stream` until its protocol is known, puts the bytes back, and calls `done`. Like Istio's
- * default, it waits for the client to speak (a server-first protocol must be declared on its port).
+ * Reads from `stream` until `decide` can tell from its first bytes, puts those bytes back (the stream left
+ * paused), and calls `done` with the answer. When the stream ends first, `ended` gets the bytes read (they
+ * cannot be put back after the end).
  */
-export function detectProtocol(stream: Duplex, done: (p: TunnelProtocol, unread?: Buffer) => void): void {
+export function sniff<T>(stream: Duplex, decide: (buf: Buffer) => T | undefined, done: (result: T) => void, ended: (buf: Buffer) => void): void {
   let buf: Buffer = Buffer.alloc(0);
-  const finish = (p: TunnelProtocol) => {
+  const onData = (chunk: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    const result = decide(buf);
+    if (result === undefined) return;
     stream.off('data', onData);
     stream.off('end', onEnd);
     stream.pause();
     if (buf.length) stream.unshift(buf);
-    done(p);
+    done(result);
   };
-  const onData = (chunk: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    const p = classify(buf);
-    if (p) finish(p);
-  };
-  // The client finished before its protocol was clear: relay what it sent (it cannot be put back after end).
   const onEnd = () => {
     stream.off('data', onData);
-    done('tcp', buf);
+    ended(buf);
   };
   stream.on('data', onData);
   stream.once('end', onEnd);
+}
+
+/**
+ * Reads from `stream` until its protocol is known, puts the bytes back, and calls `done`. Like Istio's
+ * default, it waits for the client to speak (a server-first protocol must be declared on its port). A
+ * client that finishes before its protocol is clear is relayed as TCP, with what it sent.
+ */
+export function detectProtocol(stream: Duplex, done: (p: TunnelProtocol, unread?: Buffer) => void): void {
+  sniff(stream, classify, (p) => done(p), (buf) => done('tcp', buf));
 }
