@@ -290,3 +290,16 @@ export interface DestinationRuleIR {
   policy: TrafficPolicyIR;
   subsets: { name: string; labels: Record<string, string>; policy: TrafficPolicyIR }[];
 }
+
+/** The routes attached to each Service (by key, `namespace/name`), each in the order of `routes`. */
+export function routesByService(routes: readonly HttpRouteIR[]): Map<string, HttpRouteIR[]> {
+  const out = new Map<string, HttpRouteIR[]>();
+  for (const route of routes) {
+    for (const key of new Set(route.attachments.flatMap((a) => (a.kind === 'Service' ? [a.service] : [])))) {
+      const list = out.get(key);
+      if (list) list.push(route);
+      else out.set(key, [route]);
+    }
+  }
+  return out;
+}

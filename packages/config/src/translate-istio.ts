@@ -19,6 +19,7 @@ import type {
   VsMatchIR,
   VsRouteIR,
 } from './ir.ts';
+import { routesByService } from './ir.ts';
 import { compileRegex } from './regex.ts';
 import type { DestinationRule, IstioDestination, IstioHeaderOps, IstioHttpMatch, IstioHttpRoute, IstioLoadBalancer, IstioStringMatch, IstioTrafficPolicy, VirtualService } from './resources.ts';
 import { CLUSTER_DOMAIN, type Path, type Reporter } from './translate.ts';
@@ -99,14 +100,7 @@ export function translateVirtualServices(sources: (SourcedResource & { resource:
   const ordered = [...sources].sort(oldestFirst);
   const owner = new Map<string, string>();
   const out: VirtualServiceIR[] = [];
-  const routesByService = new Map<string, HttpRouteIR[]>();
-  for (const r of ctx.httpRoutes) {
-    for (const a of new Set(r.attachments.flatMap((a) => (a.kind === 'Service' ? [a.service] : [])))) {
-      const list = routesByService.get(a);
-      if (list) list.push(r);
-      else routesByService.set(a, [r]);
-    }
-  }
+  const attachedTo = routesByService(ctx.httpRoutes);
   // A VirtualService without hosts is a delegate: it routes only where a root's route delegates to it.
   const delegates = new Map(sources.filter((s) => !s.resource.spec.hosts?.length).map((s) => [`${s.resource.metadata.namespace}/${s.resource.metadata.name}`, s]));
   for (const src of ordered) {
@@ -122,7 +116,7 @@ export function translateVirtualServices(sources: (SourcedResource & { resource:
     vs.spec.hosts.forEach((host, hi) => {
       const svc = serviceForIstioHost(host, namespace, ctx.services);
       if (!svc) return report.add('warning', src, ['spec', 'hosts', hi], `${JSON.stringify(host)} names no Service in the config; it has no effect`);
-      const routes = routesByService.get(svc.key) ?? [];
+      const routes = attachedTo.get(svc.key) ?? [];
       if (routes.length) {
         return report.add('warning', src, ['spec', 'hosts', hi], `shadowed: ${routes.map((r) => `${r.kind ?? 'HTTPRoute'} ${r.key}`).join(', ')} also routes Service ${svc.key}, and the route wins (as in Istio)`);
       }

@@ -1,4 +1,4 @@
-import { CLUSTER_DOMAIN, type ConfigIR, type DestinationRuleIR, type EndpointIR, type HttpRouteIR, type LoadBalancerIR, type ServiceIR, type ServicePortIR, type TrafficPolicyIR } from '@waypoint/config';
+import { CLUSTER_DOMAIN, routesByService, type ConfigIR, type DestinationRuleIR, type EndpointIR, type HttpRouteIR, type LoadBalancerIR, type ServiceIR, type ServicePortIR, type TrafficPolicyIR } from '@waypoint/config';
 import { LeastRequest, Maglev, RandomPicker, RingHash, RoundRobin, type EndpointPicker } from './balancer.ts';
 import { VsTable } from './virtual-service.ts';
 import { portProtocol } from './protocols.ts';
@@ -216,15 +216,7 @@ export class Router {
       return this.#targetFor(service, svc?.ports.length === 1 ? svc.ports[0]!.port : port, subset);
     };
     // The routes attached to each Service, in config order, found once rather than per Service port.
-    const attachedTo = new Map<string, HttpRouteIR[]>();
-    for (const route of routes) {
-      const services = new Set(route.attachments.flatMap((a) => (a.kind === 'Service' ? [a.service] : [])));
-      for (const key of services) {
-        const list = attachedTo.get(key);
-        if (list) list.push(route);
-        else attachedTo.set(key, [route]);
-      }
-    }
+    const attachedTo = routesByService(routes);
     for (const svc of ir.services) {
       const vs = vsByService.get(svc.key);
       const candidates = attachedTo.get(svc.key) ?? [];
