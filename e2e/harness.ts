@@ -118,8 +118,8 @@ export class WaypointProcess {
   readonly exited: Promise<number | null>;
   #waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
-  constructor(args: string[]) {
-    this.child = spawn(WAYPOINT, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(WAYPOINT, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...env } });
     this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     let partial = '';
@@ -174,7 +174,7 @@ export class WaypointProcess {
 }
 
 /** Starts the waypoint on a config dir and waits until its first config is serving. */
-export async function startWaypoint(configPath: string, extra: string[] = []): Promise<WaypointProcess> {
+export async function startWaypoint(configPath: string, extra: string[] = [], env: Record<string, string> = {}): Promise<WaypointProcess> {
   const wp = new WaypointProcess([
     'run',
     '--config',
@@ -192,7 +192,7 @@ export async function startWaypoint(configPath: string, extra: string[] = []): P
     '--hbone-listen',
     'off',
     ...extra,
-  ]);
+  ], env);
   try {
     await wp.waitForLog((l) => String(l.listener ?? '').startsWith('http ') && l.msg.includes('listening'), 20_000);
   } catch (e) {

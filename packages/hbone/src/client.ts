@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+import type { PeerCertificate } from 'node:tls';
 import { formatAuthority } from './authority.ts';
+import { http2, tls } from './builtins.ts';
 import { tlsOptions, type CredentialStore } from './credentials.ts';
 import { spiffeIdOf, formatSpiffeId } from './identity.ts';
 import { keepAlive } from './keepalive.ts';
@@ -62,7 +63,7 @@ export class HboneClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        stream.close(constants.NGHTTP2_CANCEL);
+        stream.close(http2().constants.NGHTTP2_CANCEL);
         reject(err);
       };
       stream.once('close', () => {
@@ -107,11 +108,11 @@ export class HboneClient {
   #connect(options: OpenOptions): ClientHttp2Session {
     const creds = this.#credentials.current;
     const td = creds.identity.trustDomain;
-    const session = h2connect(`https://${formatAuthority(options.address, options.port)}`, {
+    const session = http2().connect(`https://${formatAuthority(options.address, options.port)}`, {
       settings: { initialWindowSize: HBONE.streamWindow, maxHeaderListSize: HBONE.maxHeaderListSize, enablePush: false },
       maxSessionMemory: 64,
       createConnection: () =>
-        tlsConnect({
+        tls().connect({
           host: options.address,
           port: options.port,
           ...tlsOptions(creds),

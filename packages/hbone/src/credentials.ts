@@ -1,7 +1,8 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
+import { tls } from './builtins.ts';
 import { formatSpiffeId, spiffeIdOf, type SpiffeId } from './identity.ts';
 
 export interface CredentialPaths {
@@ -51,7 +52,7 @@ function checkCredentials({ cert, key, ca }: PemTexts, paths: CredentialPaths): 
     throw new Error(`private key ${paths.key} is unusable: ${(e as Error).message}`);
   }
   try {
-    createSecureContext({ cert, key, ca });
+    tls().createSecureContext({ cert, key, ca });
   } catch (e) {
     throw new Error(`cannot build TLS credentials from ${paths.cert}, ${paths.key}, ${paths.ca}: ${(e as Error).message}`);
   }

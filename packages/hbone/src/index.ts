@@ -4,3 +4,4 @@ export { CredentialStore, describeCredentials, loadCredentials, type CredentialP
 export { formatSpiffeId, parseSpiffeId, spiffeIdOf, uriSans, type SpiffeId } from './identity.ts';
 export { HboneServer, type ConnectRequest, type HboneServerOptions, type TunnelPeer } from './server.ts';
 export { HBONE } from './settings.ts';
+export { http2, tls } from './builtins.ts';

@@ -1,8 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
-import { constants, createSecureServer, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Http2SecureServer, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { parseIpAuthority, forwardedFor } from './authority.ts';
+import { http2 } from './builtins.ts';
 import { tlsOptions, type CredentialStore } from './credentials.ts';
 import { formatSpiffeId, spiffeIdOf, type SpiffeId } from './identity.ts';
 import { keepAlive } from './keepalive.ts';
@@ -57,7 +58,7 @@ export class HboneServer {
   constructor(options: HboneServerOptions) {
     this.#options = options;
     const refused = options.onRefused ?? (() => undefined);
-    this.server = createSecureServer({
+    this.server = http2().createSecureServer({
       ...tlsOptions(options.credentials.current),
       requestCert: true,
       rejectUnauthorized: true,
@@ -121,7 +122,7 @@ export class HboneServer {
     const dest = parseIpAuthority(authority);
     if (!dest) return reject(400, `CONNECT authority must be ip:port (got ${JSON.stringify(authority ?? '')})`);
     const peer = this.#peer(stream.session!);
-    if (!peer) return stream.close(constants.NGHTTP2_REFUSED_STREAM);
+    if (!peer) return stream.close(http2().constants.NGHTTP2_REFUSED_STREAM);
     const fwd = forwardedFor(headers.forwarded as string | undefined);
     this.#options.onConnect({
       authority: authority!,

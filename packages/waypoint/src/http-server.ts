@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { constants as h2constants, createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import { http2 } from '@waypoint/hbone';
 import { createServer, ServerResponse } from './node-http.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -117,9 +118,9 @@ export function createH2cServer(handler: (req: Http2ServerRequest, res: Http2Ser
   const guarded = (req: Http2ServerRequest, res: Http2ServerResponse) => {
     if (!tooManyHeaders(req.rawHeaders) && headerBytes(req.rawHeaders) <= MAX_HEADER_BYTES) return handler(req, res);
     hooks.onProtocolError(Object.assign(new Error('request headers over the limit'), { code: 'HPE_HEADER_OVERFLOW' }), req.socket as Duplex);
-    req.stream.close(h2constants.NGHTTP2_INTERNAL_ERROR);
+    req.stream.close(http2().constants.NGHTTP2_INTERNAL_ERROR);
   };
-  const server = createH2Server({ settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, guarded);
+  const server = http2().createServer({ settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, guarded);
   server.on('connect', guarded);
   // A session's errors end that session only; those of the protocol are counted as the HTTP/1.1 parser's are.
   server.on('sessionError', (err: NodeJS.ErrnoException, session: ServerHttp2Session) => {
@@ -154,12 +155,18 @@ export function acceptPriorKnowledgeH2c(
 ): H2cSessions {
   const http1 = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
-  const h2 = createH2cServer(handler, hooks);
   const sessions = new Set<ServerHttp2Session>();
-  h2.on('session', (session: ServerHttp2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
+  // Made on the first h2c connection, so that a listener only ever spoken to in HTTP/1.1 never loads node:http2.
+  let h2: Http2Server | undefined;
+  const h2Server = () => {
+    if (h2) return h2;
+    h2 = createH2cServer(handler, hooks);
+    h2.on('session', (session: ServerHttp2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+    return h2;
+  };
   server.on('connection', (socket: Socket) => {
     // A client that closes, fails or stays silent before its protocol is known has nothing to be answered.
     const drop = () => socket.destroy();
@@ -175,7 +182,7 @@ export function acceptPriorKnowledgeH2c(
         socket.setTimeout(0);
         // The HTTP/2 session takes the bytes put back and reads the socket itself from then on; the HTTP/1.1
         // server reads them when the socket flows again.
-        if (h2c) return void h2.emit('connection', socket);
+        if (h2c) return void h2Server().emit('connection', socket);
         for (const listener of http1) listener.call(server, socket);
         socket.resume();
       },

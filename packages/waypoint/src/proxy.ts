@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { constants as http2constants, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { ClientHttp2Stream, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
+import { http2 } from '@waypoint/hbone';
 import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type CorsPolicy, type EndpointPicker, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
 import type { AccessLog, AccessLogEntry } from './access-log.ts';
 import { downstreamResponseHeaders, headerValue, peerAddress, upstreamRequestHeaders } from './headers.ts';
@@ -646,7 +647,7 @@ export class Proxy {
         } catch (e) {
           return this.#upstreamFailed(ex, e as Error, n);
         }
-        ex.cancel = () => stream.close(http2constants.NGHTTP2_CANCEL);
+        ex.cancel = () => stream.close(http2().constants.NGHTTP2_CANCEL);
         if (body === req) {
           req.on('data', (chunk: Buffer) => this.#copyBody(ex, n, chunk));
           req.pipe(stream);
@@ -661,7 +662,7 @@ export class Proxy {
             else if (v !== undefined) out.push(k, String(v));
           }
           const status = Number(h[':status']);
-          if (this.#answerRetried(ex, status, out)) return stream.close(http2constants.NGHTTP2_CANCEL);
+          if (this.#answerRetried(ex, status, out)) return stream.close(http2().constants.NGHTTP2_CANCEL);
           this.#responseStart(ex, status, out);
         });
         stream.on('data', (chunk: Buffer) => {
@@ -682,7 +683,7 @@ export class Proxy {
         stream.on('close', () => {
           if (!current()) return;
           if (!res.headersSent) {
-            const refused = stream.rstCode === http2constants.NGHTTP2_REFUSED_STREAM;
+            const refused = stream.rstCode === http2().constants.NGHTTP2_REFUSED_STREAM;
             const err = Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: refused ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' });
             this.#upstreamFailed(ex, err, n);
           } else if (!res.writableEnded) res.end();

@@ -1,6 +1,6 @@
-import { constants, type ServerHttp2Stream } from 'node:http2';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { ConnectRequest } from '@waypoint/hbone';
+import { http2, type ConnectRequest } from '@waypoint/hbone';
 import { portProtocol, type AddressTarget } from '@waypoint/routing';
 import { createH2cServer, createHttpServer, type HttpServerHooks } from './http-server.ts';
 import { tunnelSocket } from './tunnel-socket.ts';
@@ -76,7 +76,7 @@ export class TunnelInbound {
       if (picked) stream.once('close', () => picker!.release?.(picked));
       if (!picked) {
         log.warn({ authority: req.authority }, `TCP tunnel to ${req.authority}: no healthy upstream`);
-        return void stream.close(constants.NGHTTP2_CONNECT_ERROR);
+        return void stream.close(http2().constants.NGHTTP2_CONNECT_ERROR);
       }
       endpoint = upstreamEndpoint(picked, trustDomain);
     } else {
@@ -84,7 +84,7 @@ export class TunnelInbound {
     }
     transport.open(endpoint).then(
       (upstream: Duplex) => {
-        upstream.on('error', () => stream.close(constants.NGHTTP2_CONNECT_ERROR));
+        upstream.on('error', () => stream.close(http2().constants.NGHTTP2_CONNECT_ERROR));
         stream.on('error', () => upstream.destroy());
         stream.on('close', () => upstream.destroy());
         upstream.on('close', () => stream.destroyed || stream.end());
@@ -93,7 +93,7 @@ export class TunnelInbound {
       },
       (err: Error) => {
         log.warn({ authority: req.authority, upstream: `${endpoint.address}:${endpoint.port}`, err: err.message }, `TCP tunnel to ${req.authority} failed: ${err.message}`);
-        stream.close(constants.NGHTTP2_CONNECT_ERROR);
+        stream.close(http2().constants.NGHTTP2_CONNECT_ERROR);
       },
     );
   }

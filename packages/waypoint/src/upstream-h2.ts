@@ -1,4 +1,5 @@
-import { connect, type ClientHttp2Session } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
+import { http2 } from '@waypoint/hbone';
 import { poolKey } from './upstream-pools.ts';
 import { endpointKey, type UpstreamEndpoint, type UpstreamTransport } from './upstream.ts';
 
@@ -19,7 +20,7 @@ export class H2Upstreams {
     const existing = this.#sessions.get(key);
     if (existing) return existing;
     const opened = this.#transport.open(endpoint).then((socket) => {
-      const session = connect(`http://${endpointKey(endpoint.address, endpoint.port)}`, { createConnection: () => socket as never });
+      const session = http2().connect(`http://${endpointKey(endpoint.address, endpoint.port)}`, { createConnection: () => socket as never });
       session.on('error', () => undefined); // its streams report the failure
       const forget = () => {
         if (this.#sessions.get(key) === opened) this.#sessions.delete(key);
