@@ -183,6 +183,21 @@ describe('HTTP/2 with prior knowledge on the plain listener', () => {
     expect([after!.status, JSON.parse(after!.body).url]).toEqual([200, '/v2/after-big']);
   });
 
+  it("does not offer extended CONNECT (WebSocket over HTTP/2), as Istio's per-Service connection manager does not", async () => {
+    const s = session();
+    try {
+      await once(s, 'remoteSettings');
+      // Istio sets no allow_connect there, so Envoy never sends SETTINGS_ENABLE_CONNECT_PROTOCOL.
+      expect(s.remoteSettings.enableConnectProtocol).toBe(false);
+    } finally {
+      s.close();
+    }
+    // A client that sends one anyway has that stream reset (PROTOCOL_ERROR); the connection goes on.
+    const [ws, after] = await python(['--extended-connect', 'websocket', '/v2/ws', '/v2/after-ws']);
+    expect([ws!.status, ws!.reset]).toEqual([null, 1]);
+    expect([after!.status, JSON.parse(after!.body).url]).toEqual([200, '/v2/after-ws']);
+  });
+
   it('serves an independent HTTP/2 stack (Python h2), and HTTP/1.1 on the same port', async () => {
     const replies = await python(['/v2/py1', '/v2/py2']);
     expect(replies.map((r) => [r.path, r.status, JSON.parse(r.body).url])).toEqual([

@@ -3,7 +3,8 @@
 
 Opens one plain TCP connection, sends the HTTP/2 preface and N GET streams at once (paths given), and
 prints one JSON object: per path, the status, the response headers, the body, and the error code of a
-reset stream. `--big-header N` adds an N-byte header to the first request.
+reset stream. `--big-header N` adds an N-byte header to the first request; `--extended-connect P` makes
+the first request an extended CONNECT (RFC 8441) with `:protocol` P, whether or not the server offered it.
 """
 import argparse
 import json
@@ -21,6 +22,7 @@ def main():
     ap.add_argument("--authority", required=True)
     ap.add_argument("--timeout", type=float, default=20.0)
     ap.add_argument("--big-header", type=int, default=0, help="bytes of an x-big header on the first request")
+    ap.add_argument("--extended-connect", default="", help="the first request is CONNECT with this :protocol")
     ap.add_argument("paths", nargs="+")
     args = ap.parse_args()
 
@@ -32,6 +34,8 @@ def main():
     for i, path in enumerate(args.paths):
         sid = conn.get_next_available_stream_id()
         headers = [(":method", "GET"), (":scheme", "http"), (":authority", args.authority), (":path", path)]
+        if i == 0 and args.extended_connect:
+            headers = [(":method", "CONNECT"), (":protocol", args.extended_connect), (":scheme", "http"), (":authority", args.authority), (":path", path)]
         if i == 0 and args.big_header:
             headers.append(("x-big", "a" * args.big_header))
         conn.send_headers(sid, headers, end_stream=True)
