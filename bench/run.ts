@@ -3,6 +3,7 @@
  * waypoint (plain HTTP, and HBONE in and out), and through nginx, HAProxy and a bare Node `http` proxy
  * (bench/node-proxy.ts) as equivalent proxies.
  *   node bench/run.ts [--runs 3] [--seconds 10] [--only waypoint,haproxy] [--profile]
+ * `--only node-relay,node-raw-http,node-http-server` adds the Node.js floors of bench/node-floor.ts.
  * Writes bench/results/<date>.{md,json,svg}. See bench/README.md.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { svgChart } from './chart.ts';
 import { benchServiceConfig } from './generated-config.ts';
+import { toJavaScript } from '../scripts/build.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WAYPOINT = join(ROOT, 'bin', 'waypoint');
@@ -104,6 +106,16 @@ function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return total;
 }
 
+/**
+ * A bench program as JavaScript in the work directory: run from its TypeScript, the process would also
+ * hold Node's TypeScript support (about 30 MB), which is not part of what it measures.
+ */
+function asJavaScript(name: string): string {
+  const out = join(work, name.replace(/\.ts$/, '.mjs'));
+  writeFileSync(out, toJavaScript(readFileSync(join(ROOT, 'bench', name), 'utf8')));
+  return out;
+}
+
 // ---------------------------------------------------------------- configs
 
 const certs = join(work, 'certs');
@@ -161,6 +173,8 @@ backend be
 interface Target {
   name: string;
   url: string;
+  /** Measured only when named in --only. */
+  optIn?: boolean;
   /** The process whose CPU and memory are measured (none for direct). */
   start?: () => Promise<{ measured: ChildProcess; helpers: ChildProcess[] }>;
 }
@@ -253,11 +267,24 @@ const targets: Target[] = [
     name: 'node-http',
     url: 'http://127.0.0.1:18086/1k',
     start: async () => {
-      const measured = start('node-http', process.execPath, [join(ROOT, 'bench', 'node-proxy.ts'), '18086', '18080']);
+      const measured = start('node-http', process.execPath, [asJavaScript('node-proxy.ts'), '18086', '18080']);
       await waitHttp('http://127.0.0.1:18086/1k');
       return { measured, helpers: [] };
     },
   },
+  // What Node.js itself costs (bench/node-floor.ts), with the flags bin/waypoint gives a plain waypoint.
+  // Run only when named in --only.
+  ...(['relay', 'raw-http', 'http-server'] as const).map((mode, i) => ({
+    name: `node-${mode}`,
+    url: `http://127.0.0.1:${18096 + i}/1k`,
+    optIn: true,
+    start: async () => {
+      const flags = ['--max-semi-space-size=2', '--no-maglev'];
+      const measured = start(`node-${mode}`, process.execPath, [...flags, asJavaScript('node-floor.ts'), mode, String(18096 + i), '18080']);
+      await waitHttp(`http://127.0.0.1:${18096 + i}/1k`);
+      return { measured, helpers: [] };
+    },
+  })),
   {
     name: 'nginx',
     url: 'http://127.0.0.1:18082/1k',
@@ -276,7 +303,7 @@ const targets: Target[] = [
       return { measured, helpers: [] };
     },
   },
-].filter((t) => !values.only || t.name === 'direct' || /^waypoint[[@]/.test(t.name) || values.only.split(',').includes(t.name));
+].filter((t: Target) => (values.only ? t.name === 'direct' || /^waypoint[[@]/.test(t.name) || values.only.split(',').includes(t.name) : !t.optIn));
 
 // ---------------------------------------------------------------- load
 
