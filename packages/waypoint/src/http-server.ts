@@ -10,6 +10,9 @@ import { isH2Preface, sniff } from './protocol-detect.ts';
 /** Envoy's default limit on request headers is 60 KiB. */
 export const MAX_HEADER_BYTES = 60 * 1024;
 
+/** How long a client connection may stay idle between requests (node:http's keepAliveTimeout). */
+export const KEEP_ALIVE_MS = 60_000;
+
 /** Envoy's default limit on the number of request headers (`max_headers_count`). */
 export const MAX_HEADERS_COUNT = 100;
 
@@ -79,7 +82,7 @@ export function createHttpServer(handler: (req: IncomingMessage, res: ServerResp
     res.end();
   };
   const server = createServer(
-    { maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 60_000, headersTimeout: 60_000, requestTimeout: 0, shouldUpgradeCallback: isWebSocketUpgrade },
+    { maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: 60_000, requestTimeout: 0, shouldUpgradeCallback: isWebSocketUpgrade },
     (req, res) => (tooManyHeaders(req.rawHeaders) ? refuseTooMany(req, res) : handler(req, res)),
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -152,9 +155,15 @@ export function acceptPriorKnowledgeH2c(
   handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void,
   hooks: HttpServerHooks,
   firstBytesTimeoutMs = FIRST_BYTES_TIMEOUT_MS,
+  /** Serves an HTTP/1.1 connection (paused, its first bytes put back); by default node:http's server, which `toNodeHttp` gives it to. */
+  serveHttp1: (socket: Socket, toNodeHttp: (socket: Socket) => void) => void = (socket, toNodeHttp) => toNodeHttp(socket),
 ): H2cSessions {
   const http1 = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
+  const toNodeHttp = (socket: Socket) => {
+    for (const listener of http1) listener.call(server, socket);
+    socket.resume();
+  };
   const sessions = new Set<ServerHttp2Session>();
   // Made on the first h2c connection, so that a listener only ever spoken to in HTTP/1.1 never loads node:http2.
   let h2: Http2Server | undefined;
@@ -183,8 +192,7 @@ export function acceptPriorKnowledgeH2c(
         // The HTTP/2 session takes the bytes put back and reads the socket itself from then on; the HTTP/1.1
         // server reads them when the socket flows again.
         if (h2c) return void h2Server().emit('connection', socket);
-        for (const listener of http1) listener.call(server, socket);
-        socket.resume();
+        serveHttp1(socket, toNodeHttp);
       },
       drop,
     );

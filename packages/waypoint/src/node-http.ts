@@ -8,5 +8,5 @@ import type * as Http from 'node:http';
  */
 const http = createRequire(import.meta.url)('node:http') as typeof Http;
 
-export const { createServer, request, ServerResponse } = http;
+export const { createServer, request, ServerResponse, STATUS_CODES } = http;
 export type ServerResponse = Http.ServerResponse;

@@ -15,6 +15,7 @@ import { ServerState } from './server-state.ts';
 import { SnapshotStore, type LoadOutcome } from './snapshot.ts';
 import { Stats } from './stats.ts';
 import { acceptPriorKnowledgeH2c, createHttpServer, type H2cSessions } from './http-server.ts';
+import { FastPathListener } from './http1-fast-path.ts';
 import { memoryFigures } from './memory.ts';
 import { TunnelInbound } from './tunnel-inbound.ts';
 import { H2Upstreams } from './upstream-h2.ts';
@@ -136,6 +137,8 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   const plainServers: Server[] = [];
   /** The HTTP/2 (prior knowledge) sessions of each plain listener. */
   const plainH2c: H2cSessions[] = [];
+  /** The HTTP/1.1 fast path of each plain listener. */
+  const plainFast: FastPathListener[] = [];
   const adminServers: Server[] = [];
   let quitResolve: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (quitResolve = resolve));
@@ -153,6 +156,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     ]);
     for (const s of plainServers) s.closeIdleConnections();
     for (const h of plainH2c) h.closeGracefully();
+    for (const f of plainFast) f.closeGracefully();
     // Logged once this process's listeners have stopped accepting, so a reader can rely on that
     // (workers under --concurrency log their own).
     log.info({ why, drainSeconds: graceful ? options.drainTime : 0 }, `draining: ${why}`);
@@ -160,6 +164,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     await Promise.race([closed, deadline]);
     for (const s of plainServers) s.closeAllConnections();
     for (const h of plainH2c) h.destroyAll();
+    for (const f of plainFast) f.destroyAll();
     accessLog?.flush();
     pools.close();
     h2.close();
@@ -197,7 +202,10 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
       const context = { kind: 'plain' as const, gatewayPort: spec.gatewayPort };
       const handler = (req: Parameters<Proxy['handle']>[0], res: Parameters<Proxy['handle']>[1]) => proxy.handle(req, res, context);
       const server = createHttpServer(handler, httpHooks);
-      plainH2c.push(acceptPriorKnowledgeH2c(server, handler as never, httpHooks));
+      // FastRequest and FastResponse carry the parts of IncomingMessage and ServerResponse the proxy uses.
+      const fast = new FastPathListener(handler as never);
+      plainFast.push(fast);
+      plainH2c.push(acceptPriorKnowledgeH2c(server, handler as never, httpHooks, undefined, (socket, toNodeHttp) => fast.serve(socket, toNodeHttp)));
       server.on('connection', (socket: Socket) => {
         cxActive.inc();
         socket.once('close', () => cxActive.dec());

@@ -1,0 +1,211 @@
+import { once } from 'node:events';
+import type { IncomingMessage, Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FastPathListener, FastRequest, type FastResponse } from '../src/http1-fast-path.ts';
+import { acceptPriorKnowledgeH2c, createHttpServer } from '../src/http-server.ts';
+import type { ServerResponse } from '../src/node-http.ts';
+
+type Answer = (req: IncomingMessage | FastRequest, res: ServerResponse | FastResponse) => void;
+
+/** A plain listener as the waypoint builds one: the fast path first, node:http's server behind it. */
+async function listener(answer: Answer): Promise<{ port: number; server: Server; fast: FastPathListener; protocolErrors: string[] }> {
+  const protocolErrors: string[] = [];
+  const hooks = { onProtocolError: (err: NodeJS.ErrnoException) => void protocolErrors.push(err.code ?? err.message) };
+  const server = createHttpServer(answer as never, hooks);
+  const fast = new FastPathListener(answer as never);
+  acceptPriorKnowledgeH2c(server, answer as never, hooks, undefined, (socket, toNodeHttp) => fast.serve(socket, toNodeHttp));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return { port: (server.address() as AddressInfo).port, server, fast, protocolErrors };
+}
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.closeAllConnections(), s.close();
+});
+
+/** Which server answered, and what it was asked. */
+const whoAnswers: Answer = (req, res) => {
+  const body = `${req instanceof FastRequest ? 'fast' : 'node'} ${req.method} ${req.url} ${req.headers['x-n'] ?? ''}`;
+  (res as ServerResponse).writeHead(200, ['content-type', 'text/plain', 'content-length', String(body.length)]);
+  res.end(body);
+};
+
+/** Opens a connection, sends `data` (pieces written apart), and collects what comes back until `until` holds or the peer closes. */
+async function exchange(port: number, data: string | string[], until: (got: string) => boolean = () => false, ms = 3000): Promise<{ got: string; closed: boolean; socket: Socket }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let got = '';
+  let closed = false;
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (until(got)) clearTimeout(timer), resolve();
+    });
+    socket.on('close', () => ((closed = true), clearTimeout(timer), resolve()));
+    socket.on('error', () => undefined);
+  });
+  for (const piece of Array.isArray(data) ? data : [data]) {
+    socket.write(piece);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await done;
+  return { got, closed, socket };
+}
+
+/** Responses in `raw`, each as [head lines without Date, body]. */
+function responses(raw: string): { status: string; headers: string[]; body: string }[] {
+  const out = [];
+  let rest = raw;
+  while (rest.length) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const [status, ...headers] = rest.slice(0, end).split('\r\n');
+    rest = rest.slice(end + 4);
+    let body = '';
+    const length = headers.find((h) => h.toLowerCase().startsWith('content-length:'));
+    if (length) {
+      const n = Number(length.split(':')[1]);
+      body = rest.slice(0, n);
+      rest = rest.slice(n);
+    } else if (headers.some((h) => h === 'Transfer-Encoding: chunked')) {
+      const term = rest.indexOf('0\r\n');
+      const stop = rest.indexOf('\r\n\r\n', term) + 4;
+      body = rest.slice(0, stop);
+      rest = rest.slice(stop);
+    }
+    // node:http answers Expect: 100-continue with an interim response first.
+    if (!status!.startsWith('HTTP/1.1 100 ')) out.push({ status: status!, headers: headers.filter((h) => !h.startsWith('Date: ')), body });
+  }
+  return out;
+}
+
+const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: a\r\n${extra}\r\n`;
+const count = (n: number) => (got: string) => got.split('HTTP/1.1 ').length - got.split('HTTP/1.1 100 ').length >= n;
+
+describe('HTTP/1.1 fast path on a plain listener', () => {
+  it('serves keep-alive requests, one after another and pipelined, in order', async () => {
+    const { port } = await listener(whoAnswers);
+    const { got } = await exchange(port, [get('/1', 'x-n: 1\r\n'), get('/2') + get('/3', 'x-n: 3\r\n')], count(3));
+    expect(responses(got).map((r) => r.body)).toEqual(['fast GET /1 1', 'fast GET /2 ', 'fast GET /3 3']);
+  });
+
+  it('frames answers byte for byte as node:http does: fixed length, chunked with trailers, HEAD, 204', async () => {
+    const answer: Answer = (req, res) => {
+      const r = res as ServerResponse;
+      if (req.url === '/chunked') {
+        r.writeHead(200, ['content-type', 'text/plain']);
+        r.write('abc');
+        r.addTrailers({ 'x-t': '1' });
+        r.end('de');
+      } else if (req.url === '/empty') {
+        r.writeHead(204, ['x-e', '1']);
+        r.end();
+      } else {
+        r.writeHead(200, { 'x-obj': ['1', '2'], 'content-length': '5' });
+        r.end('hello');
+      }
+    };
+    const { port } = await listener(answer);
+    const requests = [get('/fixed'), get('/chunked'), get('/empty'), 'HEAD /fixed HTTP/1.1\r\nHost: a\r\n\r\n'];
+    const fast = responses((await exchange(port, requests.join(''), count(4))).got);
+    // The same requests, each with a header repeated, are node:http's: the answers must not differ.
+    const viaNode = responses((await exchange(port, requests.map((r) => r.replace('\r\n\r\n', '\r\nx-d: 1\r\nx-d: 2\r\n\r\n')).join(''), count(4))).got);
+    expect(fast).toEqual(viaNode);
+    expect(fast.map((r) => r.status)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 204 No Content', 'HTTP/1.1 200 OK']);
+    expect(fast[1]!.body).toBe('3\r\nabc\r\n2\r\nde\r\n0\r\nx-t: 1\r\n\r\n');
+    expect(fast[0]!.headers).toContain('Keep-Alive: timeout=60');
+  });
+
+  it('hands a connection to node:http for what it does not take, with the bytes not yet answered', async () => {
+    const { port } = await listener(whoAnswers);
+    const cases = [
+      'POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok',
+      'GET /h10 HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n',
+      get('/dup', 'x-n: 1\r\nX-N: 2\r\n'),
+      get('/expect', 'expect: 100-continue\r\n'),
+      get('/obs', 'x-n: caf\xe9\r\n'),
+      get('/te', 'transfer-encoding: chunked\r\n') + '0\r\n\r\n',
+    ];
+    for (const request of cases) {
+      // The first request of the connection is the fast path's; the second is not, nor any after it.
+      const { got } = await exchange(port, get('/first') + request + get('/after'), count(3));
+      const bodies = responses(got).map((r) => r.body.split(' ').slice(0, 2).join(' '));
+      expect([bodies[0], bodies[2]], request).toEqual(['fast GET', 'node GET']);
+      expect(bodies[1]!.startsWith('node '), request).toBe(true);
+    }
+  });
+
+  it("leaves node:http's answers to bad requests in force", async () => {
+    const { port, protocolErrors } = await listener(whoAnswers);
+    const bad = async (request: string) => (await exchange(port, request, (g) => g.includes('\r\n\r\n'))).got.split('\r\n')[0];
+    expect(await bad('GET /x HTTP/1.1\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request'); // no Host
+    expect(await bad('FOO /x HTTP/1.1\r\nHost: a\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await bad('GET /x HTTP/1.1\r\nHost: a\r\nbad header: 1\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request');
+    expect(await bad(get('/fold', 'x-n: 1\r\n  more\r\n'))).toBe('HTTP/1.1 400 Bad Request'); // obs-fold
+    expect(await bad(get('/many', Array.from({ length: 101 }, (_, i) => `x-${i}: 1\r\n`).join('')))).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(await bad(get('/big', `x-big: ${'a'.repeat(70_000)}\r\n`))).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    // Counted as protocol errors by node:http's server, as before there was a fast path.
+    expect(new Set(protocolErrors)).toEqual(new Set(['HPE_INVALID_METHOD', 'HPE_INVALID_HEADER_TOKEN', 'HPE_HEADER_OVERFLOW']));
+  });
+
+  it('serves a head that arrives in pieces through node:http', async () => {
+    const { port } = await listener(whoAnswers);
+    const { got } = await exchange(port, ['GET /sp', 'lit HTTP/1.1\r\nHo', 'st: a\r\n\r\n'], count(1));
+    expect(responses(got)[0]!.body).toBe('node GET /split ');
+  });
+
+  it('closes after the answer to a request that asks it to', async () => {
+    const { port } = await listener(whoAnswers);
+    const { got, closed } = await exchange(port, get('/c', 'connection: close\r\n') + get('/never'));
+    expect(closed).toBe(true);
+    expect(responses(got).map((r) => [r.body, r.headers.includes('Connection: close')])).toEqual([['fast GET /c ', true]]);
+  });
+
+  it('tells the proxy when the client goes away before its answer is complete', async () => {
+    let closedEarly: boolean | undefined;
+    const { port } = await listener((_req, res) => {
+      (res as ServerResponse).writeHead(200, ['content-length', '10']);
+      res.write('12345');
+      (res as FastResponse).once('close', () => (closedEarly = !res.writableFinished));
+    });
+    const { socket } = await exchange(port, get('/half'), (g) => g.endsWith('12345'));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closedEarly).toBe(true);
+  });
+
+  it('refuses to send a header value that would split the response, as node:http does', async () => {
+    let code: string | undefined;
+    const { port } = await listener((_req, res) => {
+      try {
+        (res as ServerResponse).writeHead(200, ['x-bad', 'a\r\nx-injected: 1']);
+      } catch (e) {
+        code = (e as NodeJS.ErrnoException).code;
+      }
+      (res as ServerResponse).writeHead(500, ['content-length', '0']);
+      res.end();
+    });
+    const { got } = await exchange(port, get('/inject'), count(1));
+    expect(code).toBe('ERR_INVALID_CHAR');
+    expect(got).not.toContain('x-injected');
+  });
+
+  it('drains: an idle connection closes at once, a busy one after its answer', async () => {
+    let release: () => void = () => undefined;
+    const { port, fast } = await listener((req, res) => {
+      const go = () => whoAnswers(req, res);
+      if (req.url === '/slow') release = go;
+      else go();
+    });
+    const idle = exchange(port, get('/idle'), () => false, 2000);
+    const busy = exchange(port, get('/slow'), () => false, 2000);
+    await new Promise((r) => setTimeout(r, 100));
+    fast.closeGracefully();
+    release();
+    const [i, b] = await Promise.all([idle, busy]);
+    expect([i.closed, responses(i.got).length]).toEqual([true, 1]);
+    expect([b.closed, responses(b.got).map((r) => r.body)]).toEqual([true, ['fast GET /slow ']]);
+  });
+});
