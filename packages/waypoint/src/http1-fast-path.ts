@@ -304,12 +304,16 @@ class FastConnection {
   #handedOver = false;
   readonly #listener: FastPathListener;
   readonly #toNodeHttp: (socket: Socket) => void;
+  readonly #handler: (req: FastRequest, res: FastResponse) => void;
 
-  constructor(socket: Socket, listener: FastPathListener, toNodeHttp: (socket: Socket) => void) {
+  constructor(socket: Socket, listener: FastPathListener, toNodeHttp: (socket: Socket) => void, handler: (req: FastRequest, res: FastResponse) => void) {
     this.socket = socket;
     this.#listener = listener;
     this.#toNodeHttp = toNodeHttp;
-    socket.setTimeout(KEEP_ALIVE_MS);
+    this.#handler = handler;
+    // A TCP connection closes after the keep-alive time idle; a tunnel's stream (no setTimeout, as for
+    // node:http's server over it) lives as long as its tunnel.
+    if (typeof socket.setTimeout === 'function') socket.setTimeout(KEEP_ALIVE_MS);
     socket.on('timeout', this.#onTimeout);
     socket.on('data', this.#onData);
     socket.on('error', this.#onError);
@@ -366,7 +370,7 @@ class FastConnection {
     if (parsed.close || this.#listener.draining) this.closeAfterResponse = true;
     const res = new FastResponse(this, parsed.req.method);
     this.#inFlight = res;
-    this.#listener.handler(parsed.req, res);
+    this.#handler(parsed.req, res);
   }
 
   /** Called once per response, when it is complete or its connection has gone. */
@@ -392,7 +396,7 @@ class FastConnection {
     socket.off('error', this.#onError);
     socket.off('end', this.#onEnd);
     socket.off('close', this.#onClose);
-    socket.setTimeout(0);
+    if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
     socket.pause();
     if (this.#pending) socket.unshift(this.#pending);
     this.#pending = undefined;
@@ -406,23 +410,17 @@ class FastConnection {
   }
 }
 
-/** The fast path of one plain listener: its connections, for drain. */
+/** The fast path's connections (of a plain listener, or of the HBONE tunnels), for drain. */
 export class FastPathListener {
   readonly connections = new Set<FastConnection>();
   draining = false;
 
-  readonly handler: (req: FastRequest, res: FastResponse) => void;
-
-  constructor(handler: (req: FastRequest, res: FastResponse) => void) {
-    this.handler = handler;
-  }
-
   /**
-   * Serves `socket` (paused, with any bytes read so far put back); `toNodeHttp` gives it to node:http's
-   * server (paused, its unread bytes put back) when a request is not one this path takes.
+   * Serves `socket` (paused, with any bytes read so far put back) with `handler`; `toNodeHttp` gives it
+   * to node:http's server (paused, its unread bytes put back) when a request is not one this path takes.
    */
-  serve(socket: Socket, toNodeHttp: (socket: Socket) => void): void {
-    this.connections.add(new FastConnection(socket, this, toNodeHttp));
+  serve(socket: Socket, toNodeHttp: (socket: Socket) => void, handler: (req: FastRequest, res: FastResponse) => void): void {
+    this.connections.add(new FastConnection(socket, this, toNodeHttp, handler));
   }
 
   /** Drain: idle connections close now, busy ones after their answer (which says `connection: close`). */

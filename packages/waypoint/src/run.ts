@@ -157,6 +157,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     for (const s of plainServers) s.closeIdleConnections();
     for (const h of plainH2c) h.closeGracefully();
     for (const f of plainFast) f.closeGracefully();
+    tunnels.fastPath.closeGracefully();
     // Logged once this process's listeners have stopped accepting, so a reader can rely on that
     // (workers under --concurrency log their own).
     log.info({ why, drainSeconds: graceful ? options.drainTime : 0 }, `draining: ${why}`);
@@ -165,6 +166,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     for (const s of plainServers) s.closeAllConnections();
     for (const h of plainH2c) h.destroyAll();
     for (const f of plainFast) f.destroyAll();
+    tunnels.fastPath.destroyAll();
     accessLog?.flush();
     pools.close();
     h2.close();
@@ -203,9 +205,9 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
       const handler = (req: Parameters<Proxy['handle']>[0], res: Parameters<Proxy['handle']>[1]) => proxy.handle(req, res, context);
       const server = createHttpServer(handler, httpHooks);
       // FastRequest and FastResponse carry the parts of IncomingMessage and ServerResponse the proxy uses.
-      const fast = new FastPathListener(handler as never);
+      const fast = new FastPathListener();
       plainFast.push(fast);
-      plainH2c.push(acceptPriorKnowledgeH2c(server, handler as never, httpHooks, undefined, (socket, toNodeHttp) => fast.serve(socket, toNodeHttp)));
+      plainH2c.push(acceptPriorKnowledgeH2c(server, handler as never, httpHooks, undefined, (socket, toNodeHttp) => fast.serve(socket, toNodeHttp, handler as never)));
       server.on('connection', (socket: Socket) => {
         cxActive.inc();
         socket.once('close', () => cxActive.dec());

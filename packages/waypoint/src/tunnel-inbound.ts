@@ -1,9 +1,11 @@
 import type { ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { http2, type ConnectRequest } from '@waypoint/hbone';
 import { portProtocol, type AddressTarget } from '@waypoint/routing';
 import { createH2cServer, createHttpServer, type HttpServerHooks } from './http-server.ts';
 import { tunnelSocket } from './tunnel-socket.ts';
+import { FastPathListener } from './http1-fast-path.ts';
 import type { Logger } from './logger.ts';
 import type { Proxy, RequestContext } from './proxy.ts';
 import type { SnapshotStore } from './snapshot.ts';
@@ -25,9 +27,16 @@ export interface TunnelInboundDeps {
  */
 export class TunnelInbound {
   readonly #deps: TunnelInboundDeps;
+  readonly #fast: FastPathListener;
 
   constructor(deps: TunnelInboundDeps) {
     this.#deps = deps;
+    this.#fast = new FastPathListener();
+  }
+
+  /** The HTTP/1.1 fast path's connections in tunnels, for drain. */
+  get fastPath(): FastPathListener {
+    return this.#fast;
   }
 
   onConnect(req: ConnectRequest): void {
@@ -59,7 +68,13 @@ export class TunnelInbound {
   #serveHttp(stream: ServerHttp2Stream, protocol: 'http1' | 'h2c', context: RequestContext): void {
     const handler = (rq: Parameters<Proxy['handle']>[0], rs: Parameters<Proxy['handle']>[1]) => this.#deps.proxy.handle(rq, rs, context);
     if (protocol === 'http1') {
-      createHttpServer(handler, this.#deps.hooks).emit('connection', tunnelSocket(stream));
+      // The HTTP/1.1 fast path first (FastRequest and FastResponse carry what the proxy reads of
+      // IncomingMessage and ServerResponse), node:http's server for what it does not take.
+      const toNodeHttp = (socket: Duplex) => {
+        createHttpServer(handler, this.#deps.hooks).emit('connection', socket);
+        socket.resume();
+      };
+      this.#fast.serve(tunnelSocket(stream) as Socket, toNodeHttp, handler as never);
       stream.resume(); // detection paused it
       return;
     }

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { duplexPair } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FastPathListener, FastRequest, type FastResponse } from '../src/http1-fast-path.ts';
 import { acceptPriorKnowledgeH2c, createHttpServer } from '../src/http-server.ts';
@@ -13,8 +14,8 @@ async function listener(answer: Answer): Promise<{ port: number; server: Server;
   const protocolErrors: string[] = [];
   const hooks = { onProtocolError: (err: NodeJS.ErrnoException) => void protocolErrors.push(err.code ?? err.message) };
   const server = createHttpServer(answer as never, hooks);
-  const fast = new FastPathListener(answer as never);
-  acceptPriorKnowledgeH2c(server, answer as never, hooks, undefined, (socket, toNodeHttp) => fast.serve(socket, toNodeHttp));
+  const fast = new FastPathListener();
+  acceptPriorKnowledgeH2c(server, answer as never, hooks, undefined, (socket, toNodeHttp) => fast.serve(socket, toNodeHttp, answer as never));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   servers.push(server);
   return { port: (server.address() as AddressInfo).port, server, fast, protocolErrors };
@@ -190,6 +191,19 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
     const { got } = await exchange(port, get('/inject'), count(1));
     expect(code).toBe('ERR_INVALID_CHAR');
     expect(got).not.toContain('x-injected');
+  });
+
+  it("serves a tunnel's stream (no timeouts, as inside HBONE) and hands it to node:http the same way", async () => {
+    const [client, server] = duplexPair();
+    const fast = new FastPathListener();
+    const nodeHttp = createHttpServer(whoAnswers as never, { onProtocolError: () => undefined });
+    fast.serve(server as unknown as Socket, (s) => (nodeHttp.emit('connection', s), s.resume()), whoAnswers as never);
+    let got = '';
+    client.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    client.write(get('/t1') + get('/t2', 'x-n: 1\r\nx-n: 2\r\n') + get('/t3'));
+    for (let i = 0; i < 100 && !count(3)(got); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(responses(got).map((r) => r.body)).toEqual(['fast GET /t1 ', 'node GET /t2 1, 2', 'node GET /t3 ']);
+    client.destroy();
   });
 
   it('drains: an idle connection closes at once, a busy one after its answer', async () => {
