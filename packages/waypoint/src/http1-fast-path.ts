@@ -4,7 +4,7 @@ import { KEEP_ALIVE_MS, MAX_HEADER_BYTES, MAX_HEADERS_COUNT } from './http-serve
 import { STATUS_CODES } from './node-http.ts';
 
 /**
- * HTTP/1.1 on a plain listener without node:http's server, for the requests that make up nearly all
+ * HTTP/1.1 on a plain listener (and inside HBONE tunnels) without node:http's server, for the requests that make up nearly all
  * traffic: a whole request head in hand, no body, nothing unusual. A proxy's cost at a steady rate is
  * mostly node:http's server (bench/results/2026-11-30-node-floor.md); this path reads the head from the
  * socket, hands the proxy a request and a response with the parts of IncomingMessage and ServerResponse
@@ -227,8 +227,9 @@ export class FastResponse extends EventEmitter {
     if (this.writableEnded || this.destroyed) return this;
     if (!this.headersSent) this.writeHead(this.statusCode);
     this.writableEnded = true;
-    this.#send(this.#conn.socket, chunk, true, () => {
-      if (this.#closed) return;
+    this.#send(this.#conn.socket, chunk, true, (err) => {
+      // A write that failed means the connection is gone: its close tells the proxy, unfinished.
+      if (this.#closed || err) return;
       this.writableFinished = true;
       this.emit('finish');
       this.#close();
@@ -266,7 +267,7 @@ export class FastResponse extends EventEmitter {
   }
 
   /** Head (if not yet written) and `chunk`, framed, in one write. */
-  #send(socket: Socket, chunk: Buffer | string | undefined, last: boolean, done?: () => void): boolean {
+  #send(socket: Socket, chunk: Buffer | string | undefined, last: boolean, done?: (err?: Error | null) => void): boolean {
     const head = this.#head;
     this.#head = undefined;
     const body = this.#noBody || chunk === undefined || chunk.length === 0 ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

@@ -177,6 +177,28 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
     expect(closedEarly).toBe(true);
   });
 
+  it('reports an answer whose last write never reached the client as unfinished', async () => {
+    let finished: boolean | undefined;
+    let ended = () => undefined as void;
+    const endedNow = new Promise<void>((r) => (ended = r));
+    const { port } = await listener((_req, res) => {
+      const body = Buffer.alloc(8 << 20, 120);
+      (res as ServerResponse).writeHead(200, ['content-length', String(body.length)]);
+      (res as FastResponse).once('close', () => (finished = res.writableFinished));
+      res.end(body);
+      ended();
+    });
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.pause(); // reads nothing: the 8 MB stay queued in the waypoint
+    socket.write(get('/big'));
+    await endedNow;
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    for (let i = 0; i < 100 && finished === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(finished).toBe(false);
+  });
+
   it('refuses to send a header value that would split the response, as node:http does', async () => {
     let code: string | undefined;
     const { port } = await listener((_req, res) => {
