@@ -371,7 +371,13 @@ class FastConnection {
     if (parsed.close || this.#listener.draining) this.closeAfterResponse = true;
     const res = new FastResponse(this, parsed.req.method);
     this.#inFlight = res;
-    this.#handler(parsed.req, res);
+    try {
+      this.#handler(parsed.req, res);
+    } catch (e) {
+      // A handler's bug ends this connection only: it is reported, and the process goes on serving.
+      this.socket.destroy();
+      this.#listener.onError(e as Error);
+    }
   }
 
   /** Called once per response, when it is complete or its connection has gone. */
@@ -415,6 +421,12 @@ class FastConnection {
 export class FastPathListener {
   readonly connections = new Set<FastConnection>();
   draining = false;
+  /** Told of an error a handler threw; that request's connection is closed. */
+  readonly onError: (err: Error) => void;
+
+  constructor(onError: (err: Error) => void) {
+    this.onError = onError;
+  }
 
   /**
    * Serves `socket` (paused, with any bytes read so far put back) with `handler`; `toNodeHttp` gives it

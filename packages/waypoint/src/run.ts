@@ -81,6 +81,8 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     serverState.set(state.number);
   };
   setState('INITIALIZING');
+  /** A bug caught while serving a request: logged, and the process goes on serving. */
+  const internalError = (err: Error, context: string) => log.error({ err, context }, `internal error in ${context}: ${err.message}`);
 
   const proxy = new Proxy({
     store,
@@ -91,7 +93,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     transport,
     draining: () => draining,
     trustDomain,
-    onError: (err, context) => log.error({ err, context }, `internal error in ${context}: ${err.message}`),
+    onError: internalError,
   });
 
   /** Logs and counts a load's outcome; true when a config is in force. */
@@ -197,7 +199,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   let hboneServer: HboneServer | undefined;
   let boundHbone: ListenAddress | undefined;
   let workers: Workers | undefined;
-  const tunnels = new TunnelInbound({ store, proxy, transport, trustDomain, log, hooks: httpHooks });
+  const tunnels = new TunnelInbound({ store, proxy, transport, trustDomain, log, hooks: httpHooks, onError: internalError });
 
   const startTrafficListeners = async () => {
     for (const spec of options.httpListen) {
@@ -205,7 +207,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
       const handler = (req: Parameters<Proxy['handle']>[0], res: Parameters<Proxy['handle']>[1]) => proxy.handle(req, res, context);
       const server = createHttpServer(handler, httpHooks);
       // FastRequest and FastResponse carry the parts of IncomingMessage and ServerResponse the proxy uses.
-      const fast = new FastPathListener();
+      const fast = new FastPathListener((err) => internalError(err, 'http'));
       plainFast.push(fast);
       plainH2c.push(acceptPriorKnowledgeH2c(server, handler as never, httpHooks, undefined, (socket, toNodeHttp) => fast.serve(socket, toNodeHttp, handler as never)));
       server.on('connection', (socket: Socket) => {

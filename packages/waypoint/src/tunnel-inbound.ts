@@ -19,6 +19,8 @@ export interface TunnelInboundDeps {
   trustDomain: string | undefined;
   log: Logger;
   hooks: HttpServerHooks;
+  /** A bug caught while serving a request in a tunnel. */
+  onError: (err: Error, context: string) => void;
 }
 
 /**
@@ -31,7 +33,7 @@ export class TunnelInbound {
 
   constructor(deps: TunnelInboundDeps) {
     this.#deps = deps;
-    this.#fast = new FastPathListener();
+    this.#fast = new FastPathListener((err) => deps.onError(err, 'tunnel http'));
   }
 
   /** The HTTP/1.1 fast path's connections in tunnels, for drain. */

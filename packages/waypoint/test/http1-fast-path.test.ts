@@ -10,15 +10,16 @@ import type { ServerResponse } from '../src/node-http.ts';
 type Answer = (req: IncomingMessage | FastRequest, res: ServerResponse | FastResponse) => void;
 
 /** A plain listener as the waypoint builds one: the fast path first, node:http's server behind it. */
-async function listener(answer: Answer): Promise<{ port: number; server: Server; fast: FastPathListener; protocolErrors: string[] }> {
+async function listener(answer: Answer): Promise<{ port: number; server: Server; fast: FastPathListener; protocolErrors: string[]; handlerErrors: string[] }> {
   const protocolErrors: string[] = [];
+  const handlerErrors: string[] = [];
   const hooks = { onProtocolError: (err: NodeJS.ErrnoException) => void protocolErrors.push(err.code ?? err.message) };
   const server = createHttpServer(answer as never, hooks);
-  const fast = new FastPathListener();
+  const fast = new FastPathListener((err) => void handlerErrors.push(err.message));
   acceptPriorKnowledgeH2c(server, answer as never, hooks, undefined, (socket, toNodeHttp) => fast.serve(socket, toNodeHttp, answer as never));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   servers.push(server);
-  return { port: (server.address() as AddressInfo).port, server, fast, protocolErrors };
+  return { port: (server.address() as AddressInfo).port, server, fast, protocolErrors, handlerErrors };
 }
 const servers: Server[] = [];
 afterEach(() => {
@@ -199,6 +200,17 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
     expect(finished).toBe(false);
   });
 
+  it("closes the connection of a request whose handler throws, reports the error, and serves the next", async () => {
+    const { port, handlerErrors } = await listener((req, res) => {
+      if (req.url === '/throw') throw new Error('handler bug');
+      whoAnswers(req, res);
+    });
+    const broken = await exchange(port, get('/throw'), () => false, 1000);
+    expect([broken.closed, broken.got]).toEqual([true, '']);
+    expect(handlerErrors).toEqual(['handler bug']);
+    expect(responses((await exchange(port, get('/fine'), count(1))).got)[0]!.body).toBe('fast GET /fine ');
+  });
+
   it('refuses to send a header value that would split the response, as node:http does', async () => {
     let code: string | undefined;
     const { port } = await listener((_req, res) => {
@@ -217,7 +229,7 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
 
   it("serves a tunnel's stream (no timeouts, as inside HBONE) and hands it to node:http the same way", async () => {
     const [client, server] = duplexPair();
-    const fast = new FastPathListener();
+    const fast = new FastPathListener(() => undefined);
     const nodeHttp = createHttpServer(whoAnswers as never, { onProtocolError: () => undefined });
     fast.serve(server as unknown as Socket, (s) => (nodeHttp.emit('connection', s), s.resume()), whoAnswers as never);
     let got = '';
