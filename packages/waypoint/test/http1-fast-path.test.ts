@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { duplexPair } from 'node:stream';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FastPathListener, FastRequest, type FastResponse } from '../src/http1-fast-path.ts';
 import { acceptPriorKnowledgeH2c, createHttpServer } from '../src/http-server.ts';
@@ -255,5 +256,72 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
     const [i, b] = await Promise.all([idle, busy]);
     expect([i.closed, responses(i.got).length]).toEqual([true, 1]);
     expect([b.closed, responses(b.got).map((r) => r.body)]).toEqual([true, ['fast GET /slow ']]);
+  });
+});
+
+describe('HTTP/1.1 fast path against llhttp', () => {
+  /** Answers with what it was given, as JSON, and whether the fast path parsed it. */
+  const echo: Answer = (req, res) => {
+    const { method, url, headers, rawHeaders } = req;
+    const body = JSON.stringify({ method, url, headers, rawHeaders });
+    (res as ServerResponse).writeHead(200, ['content-length', String(Buffer.byteLength(body)), 'x-fast', String(req instanceof FastRequest)]);
+    res.end(body);
+  };
+
+  /** node:http's server alone, as the waypoint had it before the fast path. */
+  async function nodeOnly(): Promise<number> {
+    const server = createHttpServer(echo as never, { onProtocolError: () => undefined });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    servers.push(server);
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** The first answer to `bytes` (status line and body), or what came before the connection closed. */
+  async function firstAnswer(port: number, bytes: string): Promise<{ status: string; body: string; fast: boolean }> {
+    const { got, socket } = await exchange(port, bytes, (g) => responses(g).length > 0 || /^HTTP\/1\.1 [45]\d\d/.test(g), 500);
+    socket.destroy();
+    const r = responses(got)[0];
+    return r ? { status: r.status, body: r.body, fast: r.headers.includes('x-fast: true') } : { status: got.split('\r\n')[0] ?? '', body: '', fast: false };
+  }
+
+  it('reads every head it takes as node:http reads it, and leaves the rest to node:http', async () => {
+    const { port } = await listener(echo);
+    const reference = await nodeOnly();
+    const method = fc.constantFrom('GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'FOO', 'get', 'CONNECT');
+    const target = fc.constantFrom('/', '/a?b=c&d', '/%20x', '/a b', '*', 'http://x/y', '/\x7f', '/caf\xe9', '/#f', '//x');
+    const version = fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/1.2', 'http/1.1');
+    const header = fc.constantFrom(
+      'Host: a', 'host: b', 'Host:a', 'Host:  a  ', 'X-A: 1', 'x-a: 2', 'X-A : 1', ' X-B: 1', 'X-C: a\tb', 'X-D:', 'Content-Length: 0',
+      'Content-Length: 5', 'content-length: 00', 'Transfer-Encoding: chunked', 'Connection: close', 'Connection: keep-alive, x-h',
+      'Connection: Upgrade', 'Upgrade: websocket', 'Expect: 100-continue', 'X-E: caf\xe9', 'X-F: a\x01b', 'NoColon', 'X-G: a\rb', 'Cookie: a=1',
+      'X-W:  v  ', 'X-T:\tv\t', 'X-U: a b ', 'Accept: */*', 'X-Empty:   ',
+    );
+    const eol = fc.constantFrom('\r\n', '\r\n', '\r\n', '\n');
+    const toBytes = ([m, t, v, hs, end]: [string, string, string, [string, string][], string]) => {
+      const head = `${m} ${t} ${v}\r\n${hs.map(([h, e]) => h + e).join('')}${end}`;
+      return hs.some(([h]) => h === 'Content-Length: 5') ? `${head}hello` : head;
+    };
+    // Anything goes; and heads that start well (a method, a target and a version the fast path could
+    // take, and a Host), so that many reach the fast path and some of those break a rule further on.
+    const anything = fc.tuple(method, target, version, fc.array(fc.tuple(header, eol), { maxLength: 6 }), eol);
+    const likely = fc.tuple(
+      fc.constantFrom('GET', 'HEAD', 'DELETE', 'OPTIONS'),
+      fc.constantFrom('/', '/a?b=c&d', '/%20x', '/#f', '//x'),
+      fc.constant('HTTP/1.1'),
+      fc.array(fc.tuple(header, fc.constantFrom('\r\n', '\r\n', '\r\n', '\r\n', '\n')), { maxLength: 4 }).map((hs) => [['Host: a', '\r\n'] as [string, string], ...hs]),
+      fc.constant('\r\n'),
+    );
+    const request = fc.oneof({ arbitrary: anything, weight: 1 }, { arbitrary: likely, weight: 2 }).map(toBytes);
+    let fastCount = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async (bytes) => {
+        const [ours, theirs] = await Promise.all([firstAnswer(port, bytes), firstAnswer(reference, bytes)]);
+        if (ours.fast) fastCount++;
+        expect({ status: ours.status, body: ours.body }, JSON.stringify(bytes)).toEqual({ status: theirs.status, body: theirs.body });
+      }),
+      { numRuns: 200, seed: 20261130 },
+    );
+    // The property holds for heads the fast path took, not only for those it handed over.
+    expect(fastCount).toBeGreaterThan(30);
   });
 });
