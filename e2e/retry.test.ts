@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, json, meshRoute, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess, accessLogFor, unusedPort } from './harness.ts';
+import { ConfigDir, json, meshRoute, send, serviceYaml, startBackend, startWaypoint, type Backend, type WaypointProcess, accessLogFor, rawExchange, unusedPort } from './harness.ts';
 
 let ok: Backend, flaky: Backend;
 let dir: ConfigDir;
@@ -90,6 +90,19 @@ describe('HTTPRoute retry', () => {
     expect(r.status).toBe(200);
     expect(json(r)).toMatchObject({ tries: 3, bodyBytes: 11 });
     expect(await logOf('/codes')).toMatchObject({ response_code: 200, response_flags: '-', bytes_received: 11 });
+  });
+
+  it('replays a body that came in the same write as its head (served without node:http)', async () => {
+    const raw = await rawExchange(
+      wp.httpPort,
+      'POST /codes-raw HTTP/1.1\r\nHost: flaky\r\nx-case: codes-raw\r\nx-fail-times: 2\r\nContent-Length: 11\r\n\r\nhello world',
+      1500,
+    );
+    expect(raw.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    // The backend's answer is chunked; its JSON is in one chunk.
+    expect(raw).toContain('"tries":3');
+    expect(raw).toContain('"bodyBytes":11');
+    expect(await logOf('/codes-raw')).toMatchObject({ response_code: 200, bytes_received: 11, protocol: 'HTTP/1.1' });
   });
 
   it('does not retry a request whose body is over the 1 MiB replay buffer', async () => {

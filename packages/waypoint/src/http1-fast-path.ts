@@ -1,18 +1,21 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { KEEP_ALIVE_MS, MAX_HEADER_BYTES, MAX_HEADERS_COUNT } from './http-server.ts';
 import { STATUS_CODES } from './node-http.ts';
 
 /**
- * HTTP/1.1 on a plain listener (and inside HBONE tunnels) without node:http's server, for the requests that make up nearly all
- * traffic: a whole request head in hand, no body, nothing unusual. A proxy's cost at a steady rate is
+ * HTTP/1.1 on a plain listener (and inside HBONE tunnels) without node:http's server, for the requests
+ * that make up nearly all traffic: a whole request in hand, nothing unusual. A proxy's cost at a steady rate is
  * mostly node:http's server (bench/results/2026-11-30-node-floor.md); this path reads the head from the
  * socket, hands the proxy a request and a response with the parts of IncomingMessage and ServerResponse
  * it uses, and writes the answer as node:http would, byte for byte.
  *
- * Anything else is node:http's, so its parser (llhttp) and its answers to bad input stay in force: when
- * a request is not one this path takes (a body, an upgrade, Expect, HTTP/1.0, a head that is incomplete,
- * over a limit, or not strictly well formed), the connection is handed over to node:http's server for the
+ * A body of up to 64 KiB declared by Content-Length is taken when it came with its head (a small POST
+ * usually does). Anything else is node:http's, so its parser (llhttp) and its answers to bad input stay
+ * in force: when a request is not one this path takes (a chunked or longer body, or one still on its
+ * way, an upgrade, Expect, HTTP/1.0, a head that is incomplete, over a limit, or not strictly well
+ * formed), the connection is handed over to node:http's server for the
  * rest of its life, with the bytes not yet answered put back, between two requests.
  */
 
@@ -78,8 +81,38 @@ export class FastRequest {
   }
 }
 
-/** A parsed head, or undefined when node:http should take it. */
-function parseHead(head: string, socket: Socket): { req: FastRequest; close: boolean } | undefined {
+/**
+ * A request whose body (a Content-Length) came with its head: a Readable that yields that body, as an
+ * IncomingMessage does, with the same fields as FastRequest.
+ */
+export class FastBodyRequest extends Readable {
+  readonly httpVersion = '1.1';
+  readonly httpVersionMajor = 1;
+  readonly httpVersionMinor = 1;
+  readonly complete = true;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly rawHeaders: string[];
+  readonly socket: Socket;
+  constructor(head: FastRequest, body: Buffer) {
+    super();
+    this.method = head.method;
+    this.url = head.url;
+    this.headers = head.headers;
+    this.rawHeaders = head.rawHeaders;
+    this.socket = head.socket;
+    this.push(body);
+    this.push(null);
+  }
+  override _read(): void {}
+}
+
+/** The largest body taken with its head; a longer one is node:http's to stream. */
+const MAX_BODY_WITH_HEAD = 64 * 1024;
+
+/** A parsed head (and the length of the body that follows it), or undefined when node:http should take it. */
+function parseHead(head: string, socket: Socket): { req: FastRequest; close: boolean; bodyLength: number } | undefined {
   const lineEnd = head.indexOf('\r\n');
   const requestLine = lineEnd < 0 ? head : head.slice(0, lineEnd);
   const sp1 = requestLine.indexOf(' ');
@@ -96,6 +129,7 @@ function parseHead(head: string, socket: Socket): { req: FastRequest; close: boo
   const headers: Record<string, string> = {};
   const rawHeaders: string[] = [];
   let close = false;
+  let bodyLength = 0;
   let pos = lineEnd < 0 ? head.length : lineEnd + 2;
   while (pos < head.length) {
     let end = head.indexOf('\r\n', pos);
@@ -114,7 +148,10 @@ function parseHead(head: string, socket: Socket): { req: FastRequest; close: boo
     if (headers[key] !== undefined || rawHeaders.length === MAX_HEADERS_COUNT * 2) return undefined;
     switch (key) {
       case 'content-length':
-        if (value !== '0') return undefined;
+        // Digits only (llhttp's own rule), and short: anything else is node:http's to judge.
+        if (value.length === 0 || value.length > 6 || !/^[0-9]+$/.test(value)) return undefined;
+        bodyLength = Number(value);
+        if (bodyLength > MAX_BODY_WITH_HEAD) return undefined;
         break;
       case 'transfer-encoding':
       case 'upgrade':
@@ -132,7 +169,7 @@ function parseHead(head: string, socket: Socket): { req: FastRequest; close: boo
     pos = end + 2;
   }
   if (headers.host === undefined) return undefined; // node:http answers 400
-  return { req: new FastRequest(method, url, headers, rawHeaders, socket), close };
+  return { req: new FastRequest(method, url, headers, rawHeaders, socket), close, bodyLength };
 }
 
 let dateAt = 0;
@@ -305,9 +342,9 @@ class FastConnection {
   #handedOver = false;
   readonly #listener: FastPathListener;
   readonly #toNodeHttp: (socket: Socket) => void;
-  readonly #handler: (req: FastRequest, res: FastResponse) => void;
+  readonly #handler: (req: FastRequest | FastBodyRequest, res: FastResponse) => void;
 
-  constructor(socket: Socket, listener: FastPathListener, toNodeHttp: (socket: Socket) => void, handler: (req: FastRequest, res: FastResponse) => void) {
+  constructor(socket: Socket, listener: FastPathListener, toNodeHttp: (socket: Socket) => void, handler: (req: FastRequest | FastBodyRequest, res: FastResponse) => void) {
     this.socket = socket;
     this.#listener = listener;
     this.#toNodeHttp = toNodeHttp;
@@ -366,13 +403,16 @@ class FastConnection {
     const end = buf.indexOf('\r\n\r\n');
     if (end < 0 || end + 4 > MAX_HEADER_BYTES) return this.#handOver();
     const parsed = parseHead(buf.toString('latin1', 0, end), this.socket);
-    if (!parsed) return this.#handOver();
-    this.#pending = end + 4 === buf.length ? undefined : buf.subarray(end + 4);
+    // A body still on its way is node:http's to stream, with its flow control and limits.
+    const bodyEnd = end + 4 + (parsed?.bodyLength ?? 0);
+    if (!parsed || bodyEnd > buf.length) return this.#handOver();
+    const req = parsed.bodyLength === 0 ? parsed.req : new FastBodyRequest(parsed.req, buf.subarray(end + 4, bodyEnd));
+    this.#pending = bodyEnd === buf.length ? undefined : buf.subarray(bodyEnd);
     if (parsed.close || this.#listener.draining) this.closeAfterResponse = true;
-    const res = new FastResponse(this, parsed.req.method);
+    const res = new FastResponse(this, req.method);
     this.#inFlight = res;
     try {
-      this.#handler(parsed.req, res);
+      this.#handler(req, res);
     } catch (e) {
       // A handler's bug ends this connection only: it is reported, and the process goes on serving.
       this.socket.destroy();
@@ -432,7 +472,7 @@ export class FastPathListener {
    * Serves `socket` (paused, with any bytes read so far put back) with `handler`; `toNodeHttp` gives it
    * to node:http's server (paused, its unread bytes put back) when a request is not one this path takes.
    */
-  serve(socket: Socket, toNodeHttp: (socket: Socket) => void, handler: (req: FastRequest, res: FastResponse) => void): void {
+  serve(socket: Socket, toNodeHttp: (socket: Socket) => void, handler: (req: FastRequest | FastBodyRequest, res: FastResponse) => void): void {
     this.connections.add(new FastConnection(socket, this, toNodeHttp, handler));
   }
 

@@ -4,11 +4,13 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { duplexPair } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FastPathListener, FastRequest, type FastResponse } from '../src/http1-fast-path.ts';
+import { FastBodyRequest, FastPathListener, FastRequest, type FastResponse } from '../src/http1-fast-path.ts';
 import { acceptPriorKnowledgeH2c, createHttpServer } from '../src/http-server.ts';
 import type { ServerResponse } from '../src/node-http.ts';
 
-type Answer = (req: IncomingMessage | FastRequest, res: ServerResponse | FastResponse) => void;
+type Answer = (req: IncomingMessage | FastRequest | FastBodyRequest, res: ServerResponse | FastResponse) => void;
+
+const isFast = (req: unknown) => req instanceof FastRequest || req instanceof FastBodyRequest;
 
 /** A plain listener as the waypoint builds one: the fast path first, node:http's server behind it. */
 async function listener(answer: Answer): Promise<{ port: number; server: Server; fast: FastPathListener; protocolErrors: string[]; handlerErrors: string[] }> {
@@ -29,7 +31,7 @@ afterEach(() => {
 
 /** Which server answered, and what it was asked. */
 const whoAnswers: Answer = (req, res) => {
-  const body = `${req instanceof FastRequest ? 'fast' : 'node'} ${req.method} ${req.url} ${req.headers['x-n'] ?? ''}`;
+  const body = `${isFast(req) ? 'fast' : 'node'} ${req.method} ${req.url} ${req.headers['x-n'] ?? ''}`;
   (res as ServerResponse).writeHead(200, ['content-type', 'text/plain', 'content-length', String(body.length)]);
   res.end(body);
 };
@@ -124,7 +126,7 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
   it('hands a connection to node:http for what it does not take, with the bytes not yet answered', async () => {
     const { port } = await listener(whoAnswers);
     const cases = [
-      'POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok',
+      `POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 70000\r\n\r\n${'a'.repeat(70_000)}`,
       'GET /h10 HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n',
       get('/dup', 'x-n: 1\r\nX-N: 2\r\n'),
       get('/expect', 'expect: 100-continue\r\n'),
@@ -151,6 +153,26 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
     expect(await bad(get('/big', `x-big: ${'a'.repeat(70_000)}\r\n`))).toBe('HTTP/1.1 431 Request Header Fields Too Large');
     // Counted as protocol errors by node:http's server, as before there was a fast path.
     expect(new Set(protocolErrors)).toEqual(new Set(['HPE_INVALID_METHOD', 'HPE_INVALID_HEADER_TOKEN', 'HPE_HEADER_OVERFLOW']));
+  });
+
+  it('takes a body that came with its head, pipelined or not, and leaves one still on its way to node:http', async () => {
+    const { port } = await listener((req, res) => {
+      let body = '';
+      if (req instanceof FastRequest || req.method === 'GET') return whoAnswers(req, res);
+      req.setEncoding('latin1');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        const text = `${isFast(req) ? 'fast' : 'node'} ${req.method} ${body}`;
+        (res as ServerResponse).writeHead(201, ['content-length', String(text.length)]);
+        res.end(text);
+      });
+    });
+    const post = (body: string) => `POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const together = await exchange(port, post('hello') + post('') + get('/g'), count(3));
+    // A Content-Length of 0 is a request without a body.
+    expect(responses(together.got).map((r) => r.body)).toEqual(['fast POST hello', 'fast POST /p ', 'fast GET /g ']);
+    const apart = await exchange(port, [post('hello').slice(0, -3), 'llo', get('/g')], count(2));
+    expect(responses(apart.got).map((r) => r.body)).toEqual(['node POST hello', 'node GET /g ']);
   });
 
   it('serves a head that arrives in pieces through node:http', async () => {
@@ -260,12 +282,19 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
 });
 
 describe('HTTP/1.1 fast path against llhttp', () => {
-  /** Answers with what it was given, as JSON, and whether the fast path parsed it. */
+  /** Answers with what it was given (its body included), as JSON, and whether the fast path parsed it. */
   const echo: Answer = (req, res) => {
     const { method, url, headers, rawHeaders } = req;
-    const body = JSON.stringify({ method, url, headers, rawHeaders });
-    (res as ServerResponse).writeHead(200, ['content-length', String(Buffer.byteLength(body)), 'x-fast', String(req instanceof FastRequest)]);
-    res.end(body);
+    const answer = (received: string) => {
+      const body = JSON.stringify({ method, url, headers, rawHeaders, received });
+      (res as ServerResponse).writeHead(200, ['content-length', String(Buffer.byteLength(body)), 'x-fast', String(isFast(req))]);
+      res.end(body);
+    };
+    if (req instanceof FastRequest) return answer('');
+    let received = '';
+    req.setEncoding('latin1');
+    req.on('data', (d: string) => (received += d));
+    req.on('end', () => answer(received));
   };
 
   /** node:http's server alone, as the waypoint had it before the fast path. */
@@ -323,5 +352,5 @@ describe('HTTP/1.1 fast path against llhttp', () => {
     );
     // The property holds for heads the fast path took, not only for those it handed over.
     expect(fastCount).toBeGreaterThan(30);
-  });
+  }, 60_000);
 });
