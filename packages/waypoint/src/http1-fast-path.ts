@@ -108,6 +108,9 @@ export class FastBodyRequest extends Readable {
   override _read(): void {}
 }
 
+/** A `close` token in a (lower-cased) Connection value. */
+const CLOSE_TOKEN = /(?:^|,)\s*close\s*(?:,|$)/;
+
 /** The largest body taken with its head; a longer one is node:http's to stream. */
 const MAX_BODY_WITH_HEAD = 64 * 1024;
 
@@ -160,7 +163,7 @@ function parseHead(head: string, socket: Socket): { req: FastRequest; close: boo
       case 'connection': {
         const tokens = value.toLowerCase();
         if (tokens.includes('upgrade')) return undefined;
-        if (/(?:^|,)\s*close\s*(?:,|$)/.test(tokens)) close = true;
+        if (CLOSE_TOKEN.test(tokens)) close = true;
         break;
       }
     }
@@ -209,9 +212,13 @@ export class FastResponse extends EventEmitter {
     if (this.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
     const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : (STATUS_CODES[status] ?? 'unknown');
     const given = typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders;
-    const flat: string[] = [];
-    if (Array.isArray(given)) flat.push(...(given as string[]));
-    else if (given) for (const [k, v] of Object.entries(given)) for (const one of Array.isArray(v) ? v : [v]) flat.push(k, one);
+    let flat: readonly string[] = [];
+    if (Array.isArray(given)) flat = given as readonly string[];
+    else if (given) {
+      const pairs: string[] = [];
+      for (const [k, v] of Object.entries(given)) for (const one of Array.isArray(v) ? v : [v]) pairs.push(k, one);
+      flat = pairs;
+    }
     let head = `HTTP/1.1 ${status} ${reason}\r\n`;
     let hasDate = false;
     let hasLength = false;
@@ -239,7 +246,7 @@ export class FastResponse extends EventEmitter {
     }
     if (!hasDate) head += `Date: ${httpDate()}\r\n`;
     if (connection === undefined) head += this.#conn.closeAfterResponse ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_SECONDS}\r\n`;
-    else if (/(?:^|,)\s*close\s*(?:,|$)/.test(connection)) this.#conn.closeAfterResponse = true;
+    else if (CLOSE_TOKEN.test(connection)) this.#conn.closeAfterResponse = true;
     this.#noBody = this.#noBodyMethod || status === 204 || status === 304 || (status >= 100 && status < 200);
     if (!hasLength && !hasEncoding && !this.#noBody) {
       head += 'Transfer-Encoding: chunked\r\n';
