@@ -87,12 +87,13 @@ function rawHttp(): void {
 function httpServer(): void {
   // Loaded with require: an ESM import of node:http also loads Node's fetch and WebSocket (see docs/operations.md).
   const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
-  const backends = new WeakMap<Socket, { socket: Socket; respond?: (head: string, whole: Buffer, bodyStart: number) => void }>();
+  type Backend = { socket: Socket; respond?: (head: string, whole: Buffer, bodyStart: number) => void };
+  const backends = new WeakMap<Socket, Backend>();
   http
     .createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       let backend = backends.get(req.socket);
       if (!backend) {
-        const b: { socket: Socket; respond?: (head: string, whole: Buffer, bodyStart: number) => void } = { socket: backendConnection() };
+        const b: Backend = { socket: backendConnection() };
         readAnswers(b.socket, (head, whole, bodyStart) => b.respond?.(head, whole, bodyStart));
         req.socket.once('close', () => b.socket.destroy());
         backends.set(req.socket, b);
