@@ -1,11 +1,13 @@
 /**
  * WebSocket upgrades through the real process: a real WebSocket client (undici's), a backend that speaks
- * the WebSocket handshake and frames, and HBONE on both sides for the mesh path. Also the upgrades Envoy
- * refuses (other `Upgrade` types, CONNECT) and those it forwards as plain HTTP/1.1 (h2c).
+ * the WebSocket handshake and frames, and HBONE on both sides for the mesh path. Also WebSocket to an
+ * HTTP/2 backend as extended CONNECT (RFC 8441, a node:http2 server), the upgrades Envoy refuses (other
+ * `Upgrade` types, CONNECT) and those it forwards as plain HTTP/1.1 (h2c).
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createH2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'undici';
@@ -119,6 +121,53 @@ async function startWebSocketBackend(): Promise<{ server: Server; port: number; 
   };
 }
 
+/**
+ * A WebSocket backend over HTTP/2 (RFC 8441): extended CONNECT streams with `:protocol: websocket`, answered
+ * `200`, then the frames of `startWebSocketBackend` (first message: JSON of the stream's headers). `/refuse`
+ * gets a `400` with a body. `offer: false` leaves SETTINGS_ENABLE_CONNECT_PROTOCOL out, as a server without
+ * RFC 8441 does; plain GETs are answered `200 h2 <path>` either way.
+ */
+async function startH2WebSocketBackend(offer: boolean): Promise<{ server: Http2Server; port: number; live: Set<ServerHttp2Stream>; close: () => Promise<void> }> {
+  const server = createH2Server({ settings: { enableConnectProtocol: offer } });
+  const live = new Set<ServerHttp2Stream>();
+  const sessions = new Set<import('node:http2').ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
+  });
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on('error', () => undefined);
+    if (headers[':method'] !== 'CONNECT') return void stream.respond({ ':status': 200 }, { endStream: false }), stream.end(`h2 ${headers[':path']}`);
+    if (headers[':path'] === '/refuse') {
+      stream.respond({ ':status': 400, 'content-type': 'text/plain', 'x-backend': 'ws-h2' });
+      return void stream.end('refused');
+    }
+    live.add(stream);
+    stream.once('close', () => live.delete(stream));
+    stream.respond({ ':status': 200, 'x-backend': 'ws-h2' });
+    stream.write(frame(1, Buffer.from(JSON.stringify({ headers })), false));
+    stream.on(
+      'data',
+      frameReader((opcode, payload) => {
+        if (opcode === 1) stream.write(frame(1, Buffer.concat([Buffer.from('echo: '), payload]), false));
+        if (opcode === 8) stream.end(frame(8, payload, false));
+      }),
+    );
+    stream.on('end', () => stream.end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    live,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sessions) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
 interface RawClient {
   /** The response head, as text. */
   head: string;
@@ -162,12 +211,16 @@ const until = async (fn: () => boolean, what: string) => {
 };
 
 let ws: Awaited<ReturnType<typeof startWebSocketBackend>>;
+let wsH2: Awaited<ReturnType<typeof startH2WebSocketBackend>>;
+let noConnectH2: Awaited<ReturnType<typeof startH2WebSocketBackend>>;
 let plain: Backend;
 let dir: ConfigDir;
 let wp: WaypointProcess;
 
 beforeAll(async () => {
   ws = await startWebSocketBackend();
+  wsH2 = await startH2WebSocketBackend(true);
+  noConnectH2 = await startH2WebSocketBackend(false);
   plain = await startBackend('plain');
   const closed = await unusedPort();
   dir = new ConfigDir();
@@ -177,7 +230,13 @@ beforeAll(async () => {
       serviceYaml('ws', [{ port: ws.port }]),
       serviceYaml('plain', [{ port: plain.port }]),
       serviceYaml('gone', [{ port: closed }]),
-      serviceYaml('grpc', [{ port: plain.port }], undefined, 'grpc'),
+      serviceYaml('ws-h2', [{ port: wsH2.port }], undefined, 'http2'),
+      serviceYaml('no-connect', [{ port: noConnectH2.port }], undefined, 'kubernetes.io/h2c'),
+      meshRoute(
+        'ws-h2',
+        'ws-h2',
+        `[{ filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: x-route, value: h2 }] } }, { type: ResponseHeaderModifier, responseHeaderModifier: { add: [{ name: x-waypoint, value: seen }] } }], backendRefs: [{ name: ws-h2, port: 80 }] }]`,
+      ),
       meshRoute(
         'ws',
         'ws',
@@ -217,6 +276,8 @@ spec:
 afterAll(async () => {
   await wp?.stop();
   await ws?.close();
+  await wsH2?.close();
+  await noConnectH2?.close();
   await plain?.close();
   dir?.remove();
 });
@@ -346,10 +407,65 @@ describe('WebSocket through the plain listener', () => {
     await until(() => ws.ended.size === before + 1, 'the end of the stream to reach the backend');
   });
 
-  it('refuses a WebSocket upgrade to an HTTP/2 (gRPC) Service with 403 upgrade_failed', async () => {
-    const raw = await rawExchange(wp.httpPort, 'GET /h2 HTTP/1.1\r\nhost: grpc.default\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
-    expect(raw).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
-    expect((await accessLogFor(wp, '/h2')).response_code_details).toBe('upgrade_failed');
+});
+
+describe('WebSocket to an HTTP/2 (h2c) backend, as extended CONNECT', () => {
+  it('turns the upgrade into a CONNECT stream with :protocol, and its 200 into a 101, then carries messages both ways', async () => {
+    const c = await rawWebSocket(await socketTo(wp.httpPort), 'ws-h2.default', '/chat?room=1', 'content-length: 0\r\n');
+    expect(c.head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(c.head).toMatch(/\r\nupgrade: websocket(\r\n|$)/i);
+    expect(c.head).toMatch(/\r\nconnection: upgrade(\r\n|$)/i);
+    expect(c.head).toMatch(/\r\nx-backend: ws-h2(\r\n|$)/);
+    expect(c.head).toMatch(/\r\nx-waypoint: seen(\r\n|$)/);
+    await until(() => c.messages.length >= 1, 'the greeting');
+    const seen = (JSON.parse(c.messages[0]!) as { headers: Record<string, string> }).headers;
+    expect(seen[':method']).toBe('CONNECT');
+    expect(seen[':protocol']).toBe('websocket');
+    expect(seen[':path']).toBe('/chat?room=1');
+    expect(seen[':scheme']).toBe('http');
+    expect(seen['x-route']).toBe('h2');
+    expect(seen['sec-websocket-version']).toBe('13');
+    expect(seen.upgrade).toBeUndefined();
+    expect(seen.connection).toBeUndefined();
+    expect(seen['content-length']).toBeUndefined();
+    for (let i = 0; i < 3; i++) c.send(`h${i}`);
+    await until(() => c.messages.length >= 4, 'three echoes');
+    expect(c.messages.slice(1)).toEqual(['echo: h0', 'echo: h1', 'echo: h2']);
+    c.stream.end(frame(8, Buffer.from([0x03, 0xe8]), true));
+    await c.closed;
+    await until(() => wsH2.live.size === 0, 'the backend stream to close');
+    const log = await accessLogFor(wp, '/chat?room=1');
+    expect(log.response_code).toBe(101);
+  });
+
+  it('holds several tunnels on the one HTTP/2 connection, each with its own messages', async () => {
+    const clients = await Promise.all([0, 1, 2].map(async () => rawWebSocket(await socketTo(wp.httpPort), 'ws-h2.default', '/many')));
+    clients.forEach((c, i) => c.send(`c${i}`));
+    await until(() => clients.every((c) => c.messages.length >= 2), 'an echo on each tunnel');
+    clients.forEach((c, i) => expect(c.messages[1]).toBe(`echo: c${i}`));
+    expect(wsH2.live.size).toBe(3);
+    for (const c of clients) c.stream.destroy();
+    await until(() => wsH2.live.size === 0, 'the backend streams to close after the clients vanished');
+  });
+
+  it('forwards any answer but 200 as a normal response, then closes the connection', async () => {
+    const raw = await rawExchange(wp.httpPort, 'GET /refuse HTTP/1.1\r\nhost: ws-h2.default\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(raw).toMatch(/\r\nx-backend: ws-h2\r\n/);
+    expect(raw).toMatch(/\r\nconnection: close\r\n/i);
+    expect(raw.endsWith('\r\n\r\n7\r\nrefused\r\n0\r\n\r\n')).toBe(true);
+  });
+
+  it('fails the try with 503 when the backend does not offer extended CONNECT, and its connection keeps serving', async () => {
+    const raw = await rawExchange(wp.httpPort, 'GET /ws HTTP/1.1\r\nhost: no-connect.default\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(raw).toContain('upstream connect error or disconnect/reset before headers');
+    const log = await accessLogFor(wp, '/ws');
+    expect(log.response_flags).toBe('UPE');
+    expect(log.response_code_details).toBe('upstream_reset_before_response_started{protocol_error}');
+    const after = await send(`http://127.0.0.1:${wp.httpPort}/after`, { headers: { host: 'no-connect.default' } });
+    expect(after.status).toBe(200);
+    expect(after.body).toBe('h2 /after');
   });
 });
 

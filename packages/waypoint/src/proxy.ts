@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ClientHttp2Stream, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { EndpointIR, HeaderModifierIR } from '@waypoint/config';
 import { http2 } from '@waypoint/hbone';
 import { hashKey, modifyHeaders, modifyPath, parseHost, QueryView, redirectLocation, type CorsPolicy, type EndpointPicker, type RetryPolicy, type RouteDecision, type RouteRequest, type ServiceTarget } from '@waypoint/routing';
@@ -205,8 +205,6 @@ export class Proxy {
     }
     log.routeName = decision.routeName;
     if (isHandedOver(req)) {
-      // WebSocket to an HTTP/2 upstream would need extended CONNECT (RFC 8441), which is not implemented.
-      if (decision.kind === 'forward' && decision.target.http2) return this.#refuseUpgrade(ex);
       ex.upgrade = req.headers.upgrade!;
     } else if (isRefusedUpgrade(req) && !(decision.kind === 'local' && decision.details === 'route_not_found')) {
       // A route that matched an upgrade it is not set up for: Envoy's 403, and the connection closes.
@@ -238,7 +236,8 @@ export class Proxy {
     let headers = forwarded.headers;
     log.requestId = forwarded.requestId;
     if (host !== req.headers.host && host) headers.push('host', host);
-    if (ex.upgrade) headers.push('connection', 'upgrade', 'upgrade', ex.upgrade);
+    // To an HTTP/1.1 endpoint the upgrade goes on as it came; to an HTTP/2 one it becomes extended CONNECT.
+    if (ex.upgrade && !serviceTarget?.http2) headers.push('connection', 'upgrade', 'upgrade', ex.upgrade);
     const actions = decision.kind === 'forward' ? decision.actions : undefined;
     if (actions) {
       ex.responseHeaders = actions.responseHeaders;
@@ -400,7 +399,7 @@ export class Proxy {
       clearTimeout(ex.tryTimer);
       ex.tryTimer = setTimeout(() => this.#tryTimedOut(ex, n), plan.retry.perTryTimeoutMs);
     }
-    if (ex.upgrade) return this.#tryUpgrade(ex, n, plan, endpoint);
+    if (ex.upgrade) return plan.http2 ? this.#tryUpgradeH2(ex, n, plan, endpoint) : this.#tryUpgrade(ex, n, plan, endpoint);
     if (!http1) return this.#forwardH2(ex, n, upstreamEndpoint(endpoint, this.#deps.trustDomain), plan, body);
     try {
       http1.pool.dispatch(
@@ -431,7 +430,7 @@ export class Proxy {
         });
         rq.on('upgrade', (answer: IncomingMessage, socket: Duplex, head: Buffer) => {
           if (!current()) return void socket.destroy();
-          this.#switched(ex, answer, socket, head);
+          this.#switched(ex, lowerCaseFlat(answer.rawHeaders), answer.headers.upgrade ?? ex.upgrade!, socket, head);
         });
         rq.on('response', (answer: IncomingMessage) => {
           if (!current()) return void conn.destroy();
@@ -452,16 +451,61 @@ export class Proxy {
     );
   }
 
+  /**
+   * One try of a WebSocket upgrade to an HTTP/2 (h2c) endpoint, as Envoy carries an upgrade over an HTTP/2
+   * hop: an extended CONNECT stream (RFC 8441) on the endpoint's shared session, `:protocol` set to the
+   * `Upgrade` value and `Upgrade` / `Connection` left out. A `200` is the switch: the client gets a `101`
+   * with `Upgrade` and `Connection: upgrade`, and the stream carries the bytes both ways. Any other answer
+   * is forwarded and the client connection closes after it; a stream reset before the answer (an endpoint
+   * that does not offer extended CONNECT resets it) fails the try like any reset.
+   */
+  #tryUpgradeH2(ex: Exchange, n: number, plan: UpstreamPlan, endpoint: EndpointIR): void {
+    const upstream = upstreamEndpoint(endpoint, this.#deps.trustDomain);
+    const headers = h2RequestHeaders(plan.headers, 'CONNECT', plan.path, plan.host ?? endpointKey(upstream.address, upstream.port));
+    headers[':protocol'] = ex.upgrade!;
+    if (headers['content-length'] === '0') delete headers['content-length'];
+    const current = () => !ex.done && !ex.timedOut && n === ex.attempt;
+    this.#deps.h2.session(upstream).then(
+      (session) => {
+        if (!current()) return;
+        let stream: ClientHttp2Stream;
+        try {
+          stream = session.request(headers);
+        } catch (e) {
+          return this.#upstreamFailed(ex, e as Error, n);
+        }
+        ex.cancel = () => stream.close(http2().constants.NGHTTP2_CANCEL);
+        const failed = (err: Error) => !ex.upgraded && this.#upstreamFailed(ex, err, n);
+        stream.on('error', failed);
+        stream.on('close', () => {
+          if (!current() || ex.upgraded || ex.res.headersSent) return;
+          failed(Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: stream.rstCode === http2().constants.NGHTTP2_REFUSED_STREAM ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' }));
+        });
+        stream.on('response', (h) => {
+          if (!current()) return void stream.close(http2().constants.NGHTTP2_CANCEL);
+          const status = Number(h[':status']);
+          const out = responseHeaderList(h);
+          if (status === 200) return this.#switched(ex, out, ex.upgrade!, stream, EMPTY);
+          if (this.#answerRetried(ex, status, out)) return void stream.close(http2().constants.NGHTTP2_CANCEL);
+          this.#responseStart(ex, status, out);
+          stream.on('data', (chunk: Buffer) => (ex.log.bytesSent += chunk.length));
+          stream.pipe(ex.res);
+        });
+      },
+      (err: Error) => this.#upstreamFailed(ex, err, n),
+    );
+  }
+
   /** The endpoint switched protocols: its 101 goes to the client, then bytes flow both ways until either side closes. */
-  #switched(ex: Exchange, answer: IncomingMessage, upstream: Duplex, head: Buffer): void {
+  #switched(ex: Exchange, answerHeaders: readonly string[], upgrade: string, upstream: Duplex, head: Buffer): void {
     const { log } = ex;
     clearTimeout(ex.timer); // the route timeout covers the wait for the switch, not the tunnel's life
     ex.upgraded = true;
     ex.cancel = undefined;
     this.#upgradesTotal.inc();
     this.#upgradesActive.inc();
-    const out = this.#answerHeaders(ex, 101, lowerCaseFlat(answer.rawHeaders), false);
-    out.push('connection', 'upgrade', 'upgrade', answer.headers.upgrade ?? ex.upgrade!);
+    const out = this.#answerHeaders(ex, 101, answerHeaders, false);
+    out.push('connection', 'upgrade', 'upgrade', upgrade);
     let text = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i < out.length; i += 2) text += `${out[i]}: ${out[i + 1]}\r\n`;
     const downstream = ex.req.socket as Duplex;
@@ -654,13 +698,7 @@ export class Proxy {
         } else if (body) stream.end(body);
         stream.on('response', (h) => {
           if (!current()) return;
-          const out: string[] = [];
-          for (const k in h) {
-            if (k.charCodeAt(0) === 58) continue; // pseudo-headers
-            const v = h[k];
-            if (Array.isArray(v)) for (const x of v) out.push(k, x);
-            else if (v !== undefined) out.push(k, String(v));
-          }
+          const out = responseHeaderList(h);
           const status = Number(h[':status']);
           if (this.#answerRetried(ex, status, out)) return stream.close(http2().constants.NGHTTP2_CANCEL);
           this.#responseStart(ex, status, out);
@@ -895,6 +933,20 @@ const DISCARD: UpstreamHandler = {
   onResponseEnd: () => {},
   onResponseError: () => {},
 };
+
+const EMPTY = Buffer.alloc(0);
+
+/** An HTTP/2 answer's headers as a flat [name, value, …] list, pseudo-headers left out. */
+function responseHeaderList(h: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const k in h) {
+    if (k.charCodeAt(0) === 58) continue; // pseudo-headers
+    const v = h[k];
+    if (Array.isArray(v)) for (const x of v) out.push(k, x);
+    else if (v !== undefined) out.push(k, String(v));
+  }
+  return out;
+}
 
 /** Flat [name, value, …] to an object (repeated names become arrays), for HTTP/2 responses. */
 function headerObject(flat: readonly string[]): Record<string, string | string[]> {
