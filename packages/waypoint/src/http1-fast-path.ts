@@ -340,10 +340,21 @@ export class FastResponse extends EventEmitter {
 
 const KEEP_ALIVE_SECONDS = KEEP_ALIVE_MS / 1000;
 
+/** What a fast-path connection is carried by. */
+export interface FastPathTransport {
+  /**
+   * An HTTP/2 stream (an HBONE tunnel) rather than a TCP socket: it lives as long as its tunnel, with no
+   * idle timeout, as node:http's server has none over it either.
+   */
+  http2Stream?: boolean;
+}
+
 /** One client connection on the fast path. */
 class FastConnection {
   readonly socket: Socket;
   closeAfterResponse = false;
+  /** Whether the connection closes after the keep-alive time idle (TCP), or lives as long as its tunnel. */
+  readonly #idleTimeout: boolean;
   #pending: Buffer | undefined;
   #inFlight: FastResponse | undefined;
   #handedOver = false;
@@ -351,14 +362,19 @@ class FastConnection {
   readonly #toNodeHttp: (socket: Socket) => void;
   readonly #handler: (req: FastRequest | FastBodyRequest, res: FastResponse) => void;
 
-  constructor(socket: Socket, listener: FastPathListener, toNodeHttp: (socket: Socket) => void, handler: (req: FastRequest | FastBodyRequest, res: FastResponse) => void) {
+  constructor(
+    socket: Socket,
+    listener: FastPathListener,
+    toNodeHttp: (socket: Socket) => void,
+    handler: (req: FastRequest | FastBodyRequest, res: FastResponse) => void,
+    transport: FastPathTransport,
+  ) {
     this.socket = socket;
+    this.#idleTimeout = transport.http2Stream !== true;
     this.#listener = listener;
     this.#toNodeHttp = toNodeHttp;
     this.#handler = handler;
-    // A TCP connection closes after the keep-alive time idle; a tunnel's stream (no setTimeout, as for
-    // node:http's server over it) lives as long as its tunnel.
-    if (typeof socket.setTimeout === 'function') socket.setTimeout(KEEP_ALIVE_MS);
+    if (this.#idleTimeout) socket.setTimeout(KEEP_ALIVE_MS);
     socket.on('timeout', this.#onTimeout);
     socket.on('data', this.#onData);
     socket.on('error', this.#onError);
@@ -450,7 +466,7 @@ class FastConnection {
     socket.off('error', this.#onError);
     socket.off('end', this.#onEnd);
     socket.off('close', this.#onClose);
-    if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
+    if (this.#idleTimeout) socket.setTimeout(0);
     socket.pause();
     if (this.#pending) socket.unshift(this.#pending);
     this.#pending = undefined;
@@ -479,8 +495,13 @@ export class FastPathListener {
    * Serves `socket` (paused, with any bytes read so far put back) with `handler`; `toNodeHttp` gives it
    * to node:http's server (paused, its unread bytes put back) when a request is not one this path takes.
    */
-  serve(socket: Socket, toNodeHttp: (socket: Socket) => void, handler: (req: FastRequest | FastBodyRequest, res: FastResponse) => void): void {
-    this.connections.add(new FastConnection(socket, this, toNodeHttp, handler));
+  serve(
+    socket: Socket,
+    toNodeHttp: (socket: Socket) => void,
+    handler: (req: FastRequest | FastBodyRequest, res: FastResponse) => void,
+    transport: FastPathTransport = {},
+  ): void {
+    this.connections.add(new FastConnection(socket, this, toNodeHttp, handler, transport));
   }
 
   /** Drain: idle connections close now, busy ones after their answer (which says `connection: close`). */

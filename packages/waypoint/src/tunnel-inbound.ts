@@ -70,14 +70,15 @@ export class TunnelInbound {
   #serveHttp(stream: ServerHttp2Stream, protocol: 'http1' | 'h2c', context: RequestContext): void {
     const handler = (rq: Parameters<Proxy['handle']>[0], rs: Parameters<Proxy['handle']>[1]) => this.#deps.proxy.handle(rq, rs, context);
     if (protocol === 'http1') {
-      // The HTTP/1.1 fast path first (FastRequest and FastResponse carry what the proxy reads of
-      // IncomingMessage and ServerResponse), node:http's server for what it does not take.
-      const toNodeHttp = (socket: Duplex) => {
+      // The HTTP/1.1 fast path first, reading and writing the tunnel's stream itself (FastRequest and
+      // FastResponse carry what the proxy reads of IncomingMessage and ServerResponse); node:http's server
+      // for what it does not take, through the adapter it needs over an HTTP/2 stream.
+      const toNodeHttp = () => {
+        const socket = tunnelSocket(stream);
         createHttpServer(handler, this.#deps.hooks).emit('connection', socket);
         socket.resume();
       };
-      this.#fast.serve(tunnelSocket(stream) as Socket, toNodeHttp, handler as never);
-      stream.resume(); // detection paused it
+      this.#fast.serve(stream as unknown as Socket, toNodeHttp, handler as never, { http2Stream: true });
       return;
     }
     createH2cServer(handler as never, this.#deps.hooks).emit('connection', stream);

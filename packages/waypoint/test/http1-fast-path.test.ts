@@ -1,12 +1,13 @@
 import { once } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { duplexPair } from 'node:stream';
+import { connect as connectH2, createServer as createH2Server } from 'node:http2';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FastBodyRequest, FastPathListener, FastRequest, type FastResponse } from '../src/http1-fast-path.ts';
 import { acceptPriorKnowledgeH2c, createHttpServer } from '../src/http-server.ts';
 import type { ServerResponse } from '../src/node-http.ts';
+import { tunnelSocket } from '../src/tunnel-socket.ts';
 
 type Answer = (req: IncomingMessage | FastRequest | FastBodyRequest, res: ServerResponse | FastResponse) => void;
 
@@ -250,17 +251,47 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
     expect(got).not.toContain('x-injected');
   });
 
-  it("serves a tunnel's stream (no timeouts, as inside HBONE) and hands it to node:http the same way", async () => {
-    const [client, server] = duplexPair();
+  it("serves a tunnel's HTTP/2 stream itself, byte for byte, and hands it to node:http the same way", async () => {
+    // A real HTTP/2 connection on loopback, as an HBONE tunnel's stream arrives (without the TLS).
+    const h2 = createH2Server();
     const fast = new FastPathListener(() => undefined);
-    const nodeHttp = createHttpServer(whoAnswers as never, { onProtocolError: () => undefined });
-    fast.serve(server as unknown as Socket, (s) => (nodeHttp.emit('connection', s), s.resume()), whoAnswers as never);
-    let got = '';
-    client.on('data', (d: Buffer) => (got += d.toString('latin1')));
-    client.write(get('/t1') + get('/t2', 'x-n: 1\r\nx-n: 2\r\n') + get('/t3'));
-    for (let i = 0; i < 100 && !count(3)(got); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(responses(got).map((r) => r.body)).toEqual(['fast GET /t1 ', 'node GET /t2 1, 2', 'node GET /t3 ']);
-    client.destroy();
+    const chunky: Answer = (req, res) => {
+      if (req.url !== '/chunked') return whoAnswers(req, res);
+      (res as ServerResponse).writeHead(200, ['content-type', 'text/plain']);
+      res.write('hello ');
+      res.end('world');
+    };
+    const nodeHttp = createHttpServer(chunky as never, { onProtocolError: () => undefined });
+    const timeouts: number[] = [];
+    h2.on('stream', (stream) => {
+      stream.respond({ ':status': 200 });
+      // A tunnel lives as long as the tunnel: no idle timeout is ever set on its stream.
+      const setTimeout = stream.setTimeout.bind(stream);
+      stream.setTimeout = (ms: number, cb?: () => void) => (timeouts.push(ms), setTimeout(ms, cb));
+      fast.serve(stream as unknown as Socket, () => {
+        const socket = tunnelSocket(stream);
+        nodeHttp.emit('connection', socket);
+        socket.resume();
+      }, chunky as never, { http2Stream: true });
+    });
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    const session = connectH2(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+    try {
+      const tunnel = session.request({ ':method': 'POST', ':path': '/' });
+      let got = '';
+      tunnel.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      tunnel.write(get('/t1') + get('/chunked') + get('/t2', 'x-n: 1\r\nx-n: 2\r\n') + get('/t3'));
+      for (let i = 0; i < 200 && !count(4)(got); i++) await new Promise((r) => setTimeout(r, 10));
+      const answers = responses(got);
+      expect(answers.map((r) => r.status)).toEqual(Array(4).fill('HTTP/1.1 200 OK'));
+      expect(answers.map((r) => r.body)).toEqual(['fast GET /t1 ', '6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n', 'node GET /t2 1, 2', 'node GET /t3 ']);
+      expect(answers[1]!.headers).toContain('Transfer-Encoding: chunked');
+      expect(timeouts).toEqual([]);
+      tunnel.close();
+    } finally {
+      session.destroy();
+      h2.close();
+    }
   });
 
   it('drains: an idle connection closes at once, a busy one after its answer', async () => {
