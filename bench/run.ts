@@ -86,15 +86,22 @@ function processTree(pid: number): number[] {
   }
   return out;
 }
-/** CPU seconds (user + system) of a proxy's processes. */
-function cpuSeconds(pid: number): number {
-  let total = 0;
+/** CPU seconds of a proxy's processes: in user space, and in the kernel on their behalf (system calls). */
+function cpuTimes(pid: number): { user: number; kernel: number } {
+  let user = 0;
+  let kernel = 0;
   for (const p of processTree(pid)) {
     const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    user += Number(fields[11]) / CLK_TCK;
+    kernel += Number(fields[12]) / CLK_TCK;
   }
-  return total;
+  return { user, kernel };
+}
+/** CPU seconds (user + system) of a proxy's processes. */
+function cpuSeconds(pid: number): number {
+  const { user, kernel } = cpuTimes(pid);
+  return user + kernel;
 }
 /** RSS (or peak RSS) of a proxy's processes, summed. */
 function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -316,6 +323,8 @@ interface Fixed {
   sent: number;
   errors: number;
   vcpuPer1k: number;
+  /** The part of vcpuPer1k spent in the kernel (system calls: sockets, epoll). */
+  kernelPer1k: number;
   rssMb: number;
 }
 interface Result {
@@ -333,7 +342,7 @@ interface Result {
 async function fixedRate(url: string, mode: 'even' | 'burst', measured: ChildProcess | undefined): Promise<Fixed> {
   const u = new URL(url);
   const pid = measured?.pid;
-  const cpu0 = pid ? cpuSeconds(pid) : 0;
+  const cpu0 = pid ? cpuTimes(pid) : { user: 0, kernel: 0 };
   const t0 = performance.now();
   const rss: number[] = [];
   const sampler = setInterval(() => pid && rss.push(memKb(pid, 'VmRSS')), 250);
@@ -345,8 +354,10 @@ async function fixedRate(url: string, mode: 'even' | 'burst', measured: ChildPro
   const wall = (performance.now() - t0) / 1000;
   const r = JSON.parse(out.trim().split('\n').pop()!);
   const rate = r.ok / SECONDS;
-  const vcpu = pid ? (cpuSeconds(pid) - cpu0) / wall : NaN;
-  return { ...r, vcpuPer1k: vcpu / (rate / 1000), rssMb: rss.length ? median(rss) / 1024 : NaN };
+  const cpu1 = pid ? cpuTimes(pid) : undefined;
+  const vcpu = cpu1 ? (cpu1.user + cpu1.kernel - cpu0.user - cpu0.kernel) / wall : NaN;
+  const kernel = cpu1 ? (cpu1.kernel - cpu0.kernel) / wall : NaN;
+  return { ...r, vcpuPer1k: vcpu / (rate / 1000), kernelPer1k: kernel / (rate / 1000), rssMb: rss.length ? median(rss) / 1024 : NaN };
 }
 
 function wrk(url: string, measured: ChildProcess | undefined): { rps: number; vcpu: number } {
@@ -407,6 +418,7 @@ const summary = names.map((name) => ({
   burstP90: med(name, (r) => r.burst.p90),
   burstP99: med(name, (r) => r.burst.p99),
   vcpuPer1k: med(name, (r) => r.even.vcpuPer1k),
+  kernelPer1k: med(name, (r) => r.even.kernelPer1k),
   idleRssMb: med(name, (r) => r.idleRssMb),
   rssMb: med(name, (r) => r.even.rssMb),
   peakRssMb: med(name, (r) => r.peakRssMb),
@@ -431,14 +443,14 @@ const lines = [
   '',
   `Machine: ${versions.cores} cores, ${versions.cpu}. ${versions.node}; ${versions.nginx}; ${versions.haproxy}; ${versions.wrk}.`,
   '',
-  '| proxy | max rps (wrk, 64 conns) | vs HAProxy | p50 / p90 / p99 at 1000 rps even (ms) | added p90 vs direct (ms) | burst p90 / p99 (ms) | vCPU per 1000 rps | RSS idle / at 1000 rps / peak (MB) |',
-  '|---|---|---|---|---|---|---|---|',
+  '| proxy | max rps (wrk, 64 conns) | vs HAProxy | p50 / p90 / p99 at 1000 rps even (ms) | added p90 vs direct (ms) | burst p90 / p99 (ms) | vCPU per 1000 rps | of which kernel | RSS idle / at 1000 rps / peak (MB) |',
+  '|---|---|---|---|---|---|---|---|---|',
   ...summary.map(
     (s) =>
-      `| ${s.name} | ${fmt(s.maxRps, 0)} | ${haproxy && s.name !== 'direct' ? `${fmt((100 * s.maxRps) / haproxy.maxRps, 0)}%` : '–'} | ${fmt(s.evenP50, 3)} / ${fmt(s.evenP90, 3)} / ${fmt(s.evenP99, 3)} | ${s.name === 'direct' ? '–' : fmt(s.evenP90 - direct.evenP90, 3)} | ${fmt(s.burstP90, 3)} / ${fmt(s.burstP99, 3)} | ${fmt(s.vcpuPer1k, 3)} | ${fmt(s.idleRssMb, 1)} / ${fmt(s.rssMb, 1)} / ${fmt(s.peakRssMb, 1)} |`,
+      `| ${s.name} | ${fmt(s.maxRps, 0)} | ${haproxy && s.name !== 'direct' ? `${fmt((100 * s.maxRps) / haproxy.maxRps, 0)}%` : '–'} | ${fmt(s.evenP50, 3)} / ${fmt(s.evenP90, 3)} / ${fmt(s.evenP99, 3)} | ${s.name === 'direct' ? '–' : fmt(s.evenP90 - direct.evenP90, 3)} | ${fmt(s.burstP90, 3)} / ${fmt(s.burstP99, 3)} | ${fmt(s.vcpuPer1k, 3)} | ${fmt(s.kernelPer1k, 3)} | ${fmt(s.idleRssMb, 1)} / ${fmt(s.rssMb, 1)} / ${fmt(s.peakRssMb, 1)} |`,
   ),
   '',
-  'How each figure is taken: max rps from `wrk -t1 -c64`; latency from `bench/loadgen.ts` at 1000 requests/s over 64 keep-alive connections, "even" = one request per millisecond round-robin over the connections, "burst" = all 64 connections at once every 64 ms; vCPU = (utime+stime of the proxy’s processes from /proc, workers included) / wall time during the even run, divided by thousands of requests per second; RSS (summed over the proxy’s processes) sampled from /proc every 250 ms during the even run; peak = VmHWM.',
+  'How each figure is taken: max rps from `wrk -t1 -c64`; latency from `bench/loadgen.ts` at 1000 requests/s over 64 keep-alive connections, "even" = one request per millisecond round-robin over the connections, "burst" = all 64 connections at once every 64 ms; vCPU = (utime+stime of the proxy’s processes from /proc, workers included) / wall time during the even run, divided by thousands of requests per second, and "of which kernel" its stime part (system calls: sockets, epoll); RSS (summed over the proxy’s processes) sampled from /proc every 250 ms during the even run; peak = VmHWM.',
   'waypoint-hbone measures the waypoint that terminates HBONE and re-originates it; the client and destination ztunnels are two more waypoint processes (HBONE originate / terminate) on the same two cores, not counted in its CPU.',
   '',
 ];
