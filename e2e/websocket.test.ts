@@ -137,10 +137,16 @@ async function startH2WebSocketBackend(offer: boolean): Promise<{ server: Http2S
   });
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', () => undefined);
-    if (headers[':method'] !== 'CONNECT') return void stream.respond({ ':status': 200 }, { endStream: false }), stream.end(`h2 ${headers[':path']}`);
+    if (headers[':method'] !== 'CONNECT' && headers[':path'] !== '/cut') return void stream.respond({ ':status': 200 }, { endStream: false }), stream.end(`h2 ${headers[':path']}`);
     if (headers[':path'] === '/refuse') {
       stream.respond({ ':status': 400, 'content-type': 'text/plain', 'x-backend': 'ws-h2' });
       return void stream.end('refused');
+    }
+    if (headers[':path'] === '/cut') {
+      // Part of an answer (a refusal to a CONNECT, a 200 to a GET), then the connection goes away.
+      stream.respond({ ':status': headers[':method'] === 'CONNECT' ? 400 : 200, 'content-type': 'text/plain' });
+      stream.write('only part');
+      return void setTimeout(() => stream.session?.socket.destroy(), 50);
     }
     live.add(stream);
     stream.once('close', () => live.delete(stream));
@@ -454,6 +460,21 @@ describe('WebSocket to an HTTP/2 (h2c) backend, as extended CONNECT', () => {
     expect(raw).toMatch(/\r\nx-backend: ws-h2\r\n/);
     expect(raw).toMatch(/\r\nconnection: close\r\n/i);
     expect(raw.endsWith('\r\n\r\n7\r\nrefused\r\n0\r\n\r\n')).toBe(true);
+  });
+
+  it('resets the client, without the last chunk, when a refusal is cut off mid-body, and keeps serving', async () => {
+    const raw = await rawExchange(wp.httpPort, 'GET /cut HTTP/1.1\r\nhost: ws-h2.default\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n', 3000);
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(raw.endsWith('\r\n\r\n9\r\nonly part\r\n')).toBe(true);
+    expect((await accessLogFor(wp, '/cut')).response_flags).toBe('UC');
+    expect((await send(`http://127.0.0.1:${wp.httpPort}/after-cut`, { headers: { host: 'ws-h2.default' } })).status).toBe(200);
+  });
+
+  it('resets the client of an ordinary request too when an HTTP/2 answer is cut off mid-body', async () => {
+    const raw = await rawExchange(wp.httpPort, 'GET /cut HTTP/1.1\r\nhost: no-connect.default\r\n\r\n', 3000);
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(raw.endsWith('\r\n\r\n9\r\nonly part\r\n')).toBe(true);
+    expect((await send(`http://127.0.0.1:${wp.httpPort}/after-cut`, { headers: { host: 'no-connect.default' } })).body).toBe('h2 /after-cut');
   });
 
   it('fails the try with 503 when the backend does not offer extended CONNECT, and its connection keeps serving', async () => {

@@ -476,10 +476,17 @@ export class Proxy {
         }
         ex.cancel = () => stream.close(http2().constants.NGHTTP2_CANCEL);
         const failed = (err: Error) => !ex.upgraded && this.#upstreamFailed(ex, err, n);
+        /** Whether the client's answer is this stream's refusal (not a local reply). */
+        let answered = false;
         stream.on('error', failed);
         stream.on('close', () => {
-          if (!current() || ex.upgraded || ex.res.headersSent) return;
-          failed(Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: stream.rstCode === http2().constants.NGHTTP2_REFUSED_STREAM ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' }));
+          if (!current() || ex.upgraded) return;
+          if (!ex.res.headersSent) {
+            const refused = stream.rstCode === http2().constants.NGHTTP2_REFUSED_STREAM;
+            failed(Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: refused ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' }));
+          } else if (!answered) return;
+          else if (stream.rstCode) failed(cutOff(stream.rstCode));
+          else if (!ex.res.writableEnded) ex.res.end();
         });
         stream.on('response', (h) => {
           if (!current()) return void stream.close(http2().constants.NGHTTP2_CANCEL);
@@ -488,8 +495,10 @@ export class Proxy {
           if (status === 200) return this.#switched(ex, out, ex.upgrade!, stream, EMPTY);
           if (this.#answerRetried(ex, status, out)) return void stream.close(http2().constants.NGHTTP2_CANCEL);
           this.#responseStart(ex, status, out);
+          answered = true;
           stream.on('data', (chunk: Buffer) => (ex.log.bytesSent += chunk.length));
-          stream.pipe(ex.res);
+          stream.pipe(ex.res, { end: false });
+          stream.on('end', () => current() && !stream.rstCode && ex.res.end());
         });
       },
       (err: Error) => this.#upstreamFailed(ex, err, n),
@@ -696,12 +705,15 @@ export class Proxy {
           req.on('data', (chunk: Buffer) => this.#copyBody(ex, n, chunk));
           req.pipe(stream);
         } else if (body) stream.end(body);
+        /** Whether the client's answer is this stream's (not a local reply). */
+        let answered = false;
         stream.on('response', (h) => {
           if (!current()) return;
           const out = responseHeaderList(h);
           const status = Number(h[':status']);
           if (this.#answerRetried(ex, status, out)) return stream.close(http2().constants.NGHTTP2_CANCEL);
           this.#responseStart(ex, status, out);
+          answered = true;
         });
         stream.on('data', (chunk: Buffer) => {
           if (!current()) return;
@@ -716,7 +728,8 @@ export class Proxy {
           for (const k in t) if (k.charCodeAt(0) !== 58 && t[k] !== undefined) out[k] = String(t[k]);
           if (current()) res.addTrailers(out);
         });
-        stream.on('end', () => current() && res.headersSent && res.end());
+        // A stream also ends when it is reset or its connection goes away (rstCode set): that answer is cut off.
+        stream.on('end', () => current() && answered && !stream.rstCode && res.end());
         stream.on('error', (err) => this.#upstreamFailed(ex, err, n));
         stream.on('close', () => {
           if (!current()) return;
@@ -724,7 +737,9 @@ export class Proxy {
             const refused = stream.rstCode === http2().constants.NGHTTP2_REFUSED_STREAM;
             const err = Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: refused ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' });
             this.#upstreamFailed(ex, err, n);
-          } else if (!res.writableEnded) res.end();
+          } else if (!answered) return;
+          else if (stream.rstCode) this.#upstreamFailed(ex, cutOff(stream.rstCode), n);
+          else if (!res.writableEnded) res.end();
         });
       },
       (err: Error) => this.#upstreamFailed(ex, err, n),
@@ -935,6 +950,11 @@ const DISCARD: UpstreamHandler = {
 };
 
 const EMPTY = Buffer.alloc(0);
+
+/** An HTTP/2 answer whose stream was reset, or whose connection went away, after its head. */
+function cutOff(rstCode: number): Error {
+  return Object.assign(new Error(`HTTP/2 stream reset mid-response (code ${rstCode})`), { code: 'ECONNRESET' });
+}
 
 /** An HTTP/2 answer's headers as a flat [name, value, …] list, pseudo-headers left out. */
 function responseHeaderList(h: IncomingHttpHeaders): string[] {
