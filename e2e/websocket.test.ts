@@ -74,6 +74,14 @@ function frameReader(each: (opcode: number, payload: Buffer) => void): (chunk: B
   };
 }
 
+/** A backend's side of a switched WebSocket: `echo: <text>` for each text message, a close answered with a close. */
+function echoMessages(peer: Duplex): (chunk: Buffer) => void {
+  return frameReader((opcode, payload) => {
+    if (opcode === 1) peer.write(frame(1, Buffer.concat([Buffer.from('echo: '), payload]), false));
+    if (opcode === 8) peer.end(frame(8, payload, false));
+  });
+}
+
 /**
  * A WebSocket backend. It accepts `/chat…` (first message: JSON of the upgrade request it received, then
  * `echo: <text>` for each text message), answers `/refuse` with a plain 400, and on `/vanish` switches
@@ -94,13 +102,7 @@ async function startWebSocketBackend(): Promise<{ server: Server; port: number; 
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(key)}\r\nx-backend: ws\r\n\r\n`);
     socket.write(frame(1, Buffer.from(JSON.stringify({ url: req.url, method: req.method, headers: req.headers })), false));
     if (req.url === '/vanish') return void setTimeout(() => socket.destroy(), 50);
-    socket.on(
-      'data',
-      frameReader((opcode, payload) => {
-        if (opcode === 1) socket.write(frame(1, Buffer.concat([Buffer.from('echo: '), payload]), false));
-        if (opcode === 8) socket.end(frame(8, payload, false));
-      }),
-    );
+    socket.on('data', echoMessages(socket));
     socket.on('error', () => socket.destroy());
     // The peer is gone: close this side too (except on `/deaf`, which only notes the end of the stream).
     if (req.url === '/deaf') socket.on('end', () => ended.add(socket));
@@ -152,13 +154,7 @@ async function startH2WebSocketBackend(offer: boolean): Promise<{ server: Http2S
     stream.once('close', () => live.delete(stream));
     stream.respond({ ':status': 200, 'x-backend': 'ws-h2' });
     stream.write(frame(1, Buffer.from(JSON.stringify({ headers })), false));
-    stream.on(
-      'data',
-      frameReader((opcode, payload) => {
-        if (opcode === 1) stream.write(frame(1, Buffer.concat([Buffer.from('echo: '), payload]), false));
-        if (opcode === 8) stream.end(frame(8, payload, false));
-      }),
-    );
+    stream.on('data', echoMessages(stream));
     stream.on('end', () => stream.end());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

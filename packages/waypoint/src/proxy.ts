@@ -387,8 +387,8 @@ export class Proxy {
       ex.picked = endpoint;
       ex.pickedFrom = plan.target.endpoints;
     }
-    // HTTP/1.1 endpoints come with their pool and `ip:port` cached; h2c ones have a session of their own,
-    // and an upgrade a connection of its own.
+    // HTTP/1.1 endpoints come with their pool and `ip:port` cached; h2c ones have a session of their own
+    // (an upgrade to them included), and an upgrade to an HTTP/1.1 endpoint a connection of its own.
     const http1 = plan.http2 || ex.upgrade ? undefined : this.#deps.pools.forEndpoint(endpoint);
     ex.log.upstreamHost = http1 ? http1.host : endpointKey(endpoint.address, endpoint.port);
     ex.upstreamStart = performance.now();
