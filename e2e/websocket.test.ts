@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createH2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { createServer as createH2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'undici';
@@ -129,10 +129,12 @@ async function startWebSocketBackend(): Promise<{ server: Server; port: number; 
  * gets a `400` with a body. `offer: false` leaves SETTINGS_ENABLE_CONNECT_PROTOCOL out, as a server without
  * RFC 8441 does; plain GETs are answered `200 h2 <path>` either way.
  */
-async function startH2WebSocketBackend(offer: boolean): Promise<{ server: Http2Server; port: number; live: Set<ServerHttp2Stream>; close: () => Promise<void> }> {
+async function startH2WebSocketBackend(
+  offer: boolean,
+): Promise<{ server: Http2Server; port: number; live: Set<ServerHttp2Stream>; sessions: Set<ServerHttp2Session>; close: () => Promise<void> }> {
   const server = createH2Server({ settings: { enableConnectProtocol: offer } });
   const live = new Set<ServerHttp2Stream>();
-  const sessions = new Set<import('node:http2').ServerHttp2Session>();
+  const sessions = new Set<ServerHttp2Session>();
   server.on('session', (s) => {
     sessions.add(s);
     s.once('close', () => sessions.delete(s));
@@ -162,6 +164,7 @@ async function startH2WebSocketBackend(offer: boolean): Promise<{ server: Http2S
     server,
     port: (server.address() as AddressInfo).port,
     live,
+    sessions,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sessions) s.destroy();
@@ -446,6 +449,7 @@ describe('WebSocket to an HTTP/2 (h2c) backend, as extended CONNECT', () => {
     await until(() => clients.every((c) => c.messages.length >= 2), 'an echo on each tunnel');
     clients.forEach((c, i) => expect(c.messages[1]).toBe(`echo: c${i}`));
     expect(wsH2.live.size).toBe(3);
+    expect(wsH2.sessions.size).toBe(1);
     for (const c of clients) c.stream.destroy();
     await until(() => wsH2.live.size === 0, 'the backend streams to close after the clients vanished');
   });
