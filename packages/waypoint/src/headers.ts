@@ -6,6 +6,25 @@ import { randomUUID } from 'node:crypto';
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'expect', 'http2-settings']);
 
+/** tchar (RFC 9110 §5.6.2) by character code: the characters of header names and methods. */
+export const TOKEN_CHARS = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+
+/** Whether `s[from..to)` is a token (one or more tchar). */
+export function isToken(s: string, from = 0, to = s.length): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || TOKEN_CHARS[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Optional whitespace around a header value (RFC 9110 §5.6.3): space or tab. */
+export function isOws(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
 export interface ForwardedFor {
   /** The address of the TCP peer, appended to `x-forwarded-for`. */
   peer: string;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { isOws, isToken } from './headers.ts';
 import { KEEP_ALIVE_MS, MAX_HEADER_BYTES, MAX_HEADERS_COUNT } from './http-server.ts';
 import { STATUS_CODES } from './node-http.ts';
 
@@ -22,19 +23,6 @@ import { STATUS_CODES } from './node-http.ts';
 /** The methods llhttp knows that carry no body unless Content-Length or Transfer-Encoding says so. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
 
-/** RFC 9110 tchar, by byte. */
-const TOKEN = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
-
-function isToken(s: string, from: number, to: number): boolean {
-  if (from >= to) return false;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 127 || TOKEN[c] === 0) return false;
-  }
-  return true;
-}
-
 /** Visible ASCII and spaces only: no control characters, no obs-text (node:http takes those). */
 function isPlainValue(s: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
@@ -49,7 +37,7 @@ const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /** Throws node:http's errors for a header it would refuse to send (which would otherwise split the response). */
 function checkHeader(name: string, value: string): void {
-  if (!isToken(name, 0, name.length)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+  if (!isToken(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
   if (INVALID_VALUE.test(value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
 }
 
@@ -141,8 +129,8 @@ function parseHead(head: string, socket: Socket): { req: FastRequest; close: boo
     if (colon < 0 || colon > end || !isToken(head, pos, colon)) return undefined;
     let vs = colon + 1;
     let ve = end;
-    while (vs < ve && (head.charCodeAt(vs) === 32 || head.charCodeAt(vs) === 9)) vs++;
-    while (ve > vs && (head.charCodeAt(ve - 1) === 32 || head.charCodeAt(ve - 1) === 9)) ve--;
+    while (vs < ve && isOws(head.charCodeAt(vs))) vs++;
+    while (ve > vs && isOws(head.charCodeAt(ve - 1))) ve--;
     if (!isPlainValue(head, vs, ve)) return undefined;
     const name = head.slice(pos, colon);
     const value = head.slice(vs, ve);

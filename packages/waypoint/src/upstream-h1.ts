@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import { isOws, isToken, TOKEN_CHARS } from './headers.ts';
 
 /**
  * HTTP/1.1 to upstream endpoints: keep-alive connections, one request at a time on each, driven
@@ -55,16 +56,13 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const NO_BODY_METHODS_WITH_LENGTH = new Set(['POST', 'PUT', 'PATCH']);
 /** Methods a client may send again after a connection failure (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** tchar (RFC 9110 §5.6.2): the characters of header names and methods. */
+/** tchar (RFC 9110 §5.6.2) as a regular-expression class, for whole header blocks. */
 const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
-const TOKEN = new RegExp(`^${TCHAR}+$`);
 /** Header lines as this client writes them: `name: value` CRLF, names tokens, values field-value characters. */
 const HEADER_LINES = new RegExp(`^(?:${TCHAR}+: [\\t\\x20-\\x7e\\x80-\\xff]*\\r\\n)*$`);
 const REQUEST_TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 /** Control characters other than HT, CR and LF. */
 const CONTROL_CHARS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
-/** tchar by character code, for the response parser's loop. */
-const TOKEN_CHARS = Uint8Array.from({ length: 128 }, (_, c) => (TOKEN.test(String.fromCharCode(c)) ? 1 : 0));
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const CHUNKED_HEAD_END = 'transfer-encoding: chunked\r\n\r\n';
 
@@ -96,10 +94,6 @@ function countLines(s: string): number {
   let n = 0;
   for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
   return n;
-}
-
-function isOws(c: number): boolean {
-  return c === 32 || c === 9;
 }
 
 /** A Content-Length value: 1 to 15 digits; -1 for anything else. */
@@ -599,7 +593,7 @@ export class Http1Pool {
  * declare zero, as Node's and undici's clients do.
  */
 export function requestHead(method: string, path: string, headers: readonly string[], authority: string, body: Buffer | IncomingMessage | null): string {
-  if (!TOKEN.test(method)) throw upstreamError(`invalid method ${JSON.stringify(method)}`, 'INVALID_UPSTREAM_REQUEST');
+  if (!isToken(method)) throw upstreamError(`invalid method ${JSON.stringify(method)}`, 'INVALID_UPSTREAM_REQUEST');
   if (!REQUEST_TARGET.test(path)) throw upstreamError('invalid request path', 'INVALID_UPSTREAM_REQUEST');
   let head = '';
   let host = false;
