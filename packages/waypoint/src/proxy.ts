@@ -475,19 +475,10 @@ export class Proxy {
           return this.#upstreamFailed(ex, e as Error, n);
         }
         ex.cancel = () => stream.close(http2().constants.NGHTTP2_CANCEL);
-        const failed = (err: Error) => !ex.upgraded && this.#upstreamFailed(ex, err, n);
         /** Whether the client's answer is this stream's refusal (not a local reply). */
         let answered = false;
-        stream.on('error', failed);
-        stream.on('close', () => {
-          if (!current() || ex.upgraded) return;
-          if (!ex.res.headersSent) {
-            const refused = stream.rstCode === http2().constants.NGHTTP2_REFUSED_STREAM;
-            failed(Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: refused ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' }));
-          } else if (!answered) return;
-          else if (stream.rstCode) failed(cutOff(stream.rstCode));
-          else if (!ex.res.writableEnded) ex.res.end();
-        });
+        stream.on('error', (err) => !ex.upgraded && this.#upstreamFailed(ex, err, n));
+        stream.on('close', () => current() && !ex.upgraded && this.#h2StreamClosed(ex, n, stream, answered));
         stream.on('response', (h) => {
           if (!current()) return void stream.close(http2().constants.NGHTTP2_CANCEL);
           const status = Number(h[':status']);
@@ -731,19 +722,27 @@ export class Proxy {
         // A stream also ends when it is reset or its connection goes away (rstCode set): that answer is cut off.
         stream.on('end', () => current() && answered && !stream.rstCode && res.end());
         stream.on('error', (err) => this.#upstreamFailed(ex, err, n));
-        stream.on('close', () => {
-          if (!current()) return;
-          if (!res.headersSent) {
-            const refused = stream.rstCode === http2().constants.NGHTTP2_REFUSED_STREAM;
-            const err = Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: refused ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' });
-            this.#upstreamFailed(ex, err, n);
-          } else if (!answered) return;
-          else if (stream.rstCode) this.#upstreamFailed(ex, cutOff(stream.rstCode), n);
-          else if (!res.writableEnded) res.end();
-        });
+        stream.on('close', () => current() && this.#h2StreamClosed(ex, n, stream, answered));
       },
       (err: Error) => this.#upstreamFailed(ex, err, n),
     );
+  }
+
+  /**
+   * An upstream HTTP/2 stream of the current try closed. Before any answer it is a reset (refused, or
+   * anything else); after the head of its own answer, a reset or a lost connection cuts that answer off
+   * (Node.js ends such a stream without an error), and a clean close ends it. `answered` tells the stream's
+   * own answer from a local reply already sent.
+   */
+  #h2StreamClosed(ex: Exchange, n: number, stream: ClientHttp2Stream, answered: boolean): void {
+    const { res } = ex;
+    if (!res.headersSent) {
+      const refused = stream.rstCode === http2().constants.NGHTTP2_REFUSED_STREAM;
+      return this.#upstreamFailed(ex, Object.assign(new Error(`HTTP/2 stream reset (code ${stream.rstCode})`), { code: refused ? 'HTTP2_REFUSED_STREAM' : 'ECONNRESET' }), n);
+    }
+    if (!answered) return;
+    if (stream.rstCode) return this.#upstreamFailed(ex, Object.assign(new Error(`HTTP/2 stream reset mid-response (code ${stream.rstCode})`), { code: 'ECONNRESET' }), n);
+    if (!res.writableEnded) res.end();
   }
 
   /** Envoy's route timeout: from the end of the request to the end of the response; 504 UT before headers. */
@@ -950,11 +949,6 @@ const DISCARD: UpstreamHandler = {
 };
 
 const EMPTY = Buffer.alloc(0);
-
-/** An HTTP/2 answer whose stream was reset, or whose connection went away, after its head. */
-function cutOff(rstCode: number): Error {
-  return Object.assign(new Error(`HTTP/2 stream reset mid-response (code ${rstCode})`), { code: 'ECONNRESET' });
-}
 
 /** An HTTP/2 answer's headers as a flat [name, value, …] list, pseudo-headers left out. */
 function responseHeaderList(h: IncomingHttpHeaders): string[] {
