@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseHttpListen, parseListenAddress, type HttpListenSpec, type ListenAddress } from './listen-address.ts';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.ts';
 
 export type AccessLogFormat = 'text' | 'json' | 'off';
 
@@ -22,7 +23,7 @@ export interface RunOptions {
   accessLog: AccessLogFormat;
   /** Seconds that in-flight requests get to finish after SIGTERM. */
   drainTime: number;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 export const USAGE = `usage:
@@ -111,6 +112,8 @@ export function parseRunOptions(args: string[], env: Env): RunOptions | 'help' {
 
   const accessLog = pick(values, env, 'access-log') ?? 'off';
   if (accessLog !== 'text' && accessLog !== 'json' && accessLog !== 'off') throw new Error(`--access-log must be text, json or off (got ${JSON.stringify(accessLog)})`);
+  const logLevel = pick(values, env, 'log-level') ?? 'info';
+  if (!isLogLevel(logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
 
   const concurrency = integer(pick(values, env, 'concurrency') ?? '1', 'concurrency', 1, 64);
 
@@ -145,7 +148,7 @@ export function parseRunOptions(args: string[], env: Env): RunOptions | 'help' {
     concurrency,
     accessLog,
     drainTime: integer(pick(values, env, 'drain-time') ?? '5', 'drain-time', 0, 3600),
-    logLevel: pick(values, env, 'log-level') ?? 'info',
+    logLevel,
   };
 }
 

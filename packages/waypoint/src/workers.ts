@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { Logger } from 'pino';
+import type { Logger } from './logger.ts';
 import type { RunOptions } from './cli.ts';
 import type { Stats, StatsSnapshot } from './stats.ts';
 

@@ -13,6 +13,7 @@ describe('run options', () => {
     expect(o.namespace).toBe('default');
     expect(o.httpListen).toEqual([{ address: { host: '127.0.0.1', port: 8080 }, gatewayPort: 8080 }]);
     expect(o.accessLog).toBe('off');
+    expect(o.logLevel).toBe('info');
     expect(o.hboneListen).toEqual({ host: '0.0.0.0', port: 15008 });
     expect(o.upstream).toBe('hbone');
     expect([o.cert, o.key, o.ca]).toEqual(['/etc/certs/cert-chain.pem', '/etc/certs/key.pem', '/etc/certs/root-cert.pem']);
@@ -50,6 +51,7 @@ describe('run options', () => {
     [['--config', 'a', '--http-listen', '127.0.0.1:80=0'], /Gateway port after "=" must be 1-65535/],
     [['--config', 'a', '--http-listen', '127.0.0.1:1', '--access-log', 'xml'], /--access-log must be text, json or off/],
     [['--config', 'a', '--http-listen', '127.0.0.1:1', '--upstream', 'carrier-pigeon'], /--upstream must be hbone or plain/],
+    [['--config', 'a', '--http-listen', '127.0.0.1:1', '--log-level', 'verbose'], /--log-level must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)/],
     [['--config', 'a', '--http-listen', '127.0.0.1:1', '--drain-time', '1.5'], /--drain-time must be a whole number/],
     [['--config', 'a', '--http-listen', '127.0.0.1:1', '--bogus'], /Unknown option '--bogus'/],
     [['--config', 'a', '--http-listen', '127.0.0.1:1', '--kube'], /--kube .* is not supported yet/],
