@@ -1,7 +1,7 @@
 /**
  * A waypoint that speaks only plain HTTP/1.1 does not load node:http2 or node:tls (about 7 MB of
  * resident memory in Node 24) until something needs them: here, the first h2c connection on its plain
- * listener. The process reports the builtin modules it has loaded when sent SIGUSR2, through a preload
+ * listener. Nor does it load the parts of Node that it never uses (worker threads, readline, Web Crypto). The process reports the builtin modules it has loaded when sent SIGUSR2, through a preload
  * script given to it in NODE_OPTIONS.
  */
 import { once } from 'node:events';
@@ -67,6 +67,11 @@ describe('builtin modules loaded on demand', () => {
     expect(plain.has('_http_server')).toBe(true);
     expect(plain.has('http2')).toBe(false);
     expect(plain.has('tls')).toBe(false);
+    // Nor what ESM imports of node:fs, node:util and node:crypto would load with their namespaces, nor
+    // worker_threads (large configs only) or child_process's fork (--concurrency above 1).
+    for (const unused of ['worker_threads', 'internal/readline/interface', 'internal/fs/promises', 'internal/crypto/webcrypto', 'internal/tty']) {
+      expect(plain.has(unused), unused).toBe(false);
+    }
 
     const s = h2connect(`http://127.0.0.1:${wp.httpPort}`);
     s.on('error', () => undefined);

@@ -5,3 +5,10 @@
  */
 export const http2 = (): typeof import('node:http2') => process.getBuiltinModule('node:http2');
 export const tls = (): typeof import('node:tls') => process.getBuiltinModule('node:tls');
+/**
+ * node:crypto as its CommonJS exports: an ESM import of it builds the module's whole namespace, and reading
+ * its webcrypto, subtle and getRandomValues exports loads Web Crypto, which only `waypoint certs` uses.
+ */
+export const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
+/** node:fs as its CommonJS exports: an ESM import's namespace would read `fs.promises`, which loads readline. */
+export const fs = (): typeof import('node:fs') => process.getBuiltinModule('node:fs');

@@ -1,8 +1,7 @@
-import { X509Certificate } from 'node:crypto';
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import type { PeerCertificate } from 'node:tls';
 import { formatAuthority } from './authority.ts';
-import { http2, tls } from './builtins.ts';
+import { crypto, http2, tls } from './builtins.ts';
 import { tlsOptions, type CredentialStore } from './credentials.ts';
 import { spiffeIdOf, formatSpiffeId } from './identity.ts';
 import { keepAlive } from './keepalive.ts';
@@ -140,7 +139,7 @@ export class HboneClient {
 }
 
 function checkPeer(cert: PeerCertificate, trustDomain: string, expected: string | undefined): Error | undefined {
-  const x509 = cert.raw ? new X509Certificate(cert.raw) : undefined;
+  const x509 = cert.raw ? new (crypto().X509Certificate)(cert.raw) : undefined;
   const id = x509 && spiffeIdOf(x509);
   if (!id) return Object.assign(new Error('HBONE peer certificate has no SPIFFE identity'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   if (id.trustDomain !== trustDomain) return Object.assign(new Error(`HBONE peer ${formatSpiffeId(id)} is outside trust domain ${trustDomain}`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });

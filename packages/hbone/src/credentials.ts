@@ -1,8 +1,8 @@
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import type { X509Certificate } from 'node:crypto';
+import type { FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
-import { tls } from './builtins.ts';
+import { crypto, fs, tls } from './builtins.ts';
 import { formatSpiffeId, spiffeIdOf, type SpiffeId } from './identity.ts';
 
 export interface CredentialPaths {
@@ -26,7 +26,7 @@ type PemTexts = Pick<Credentials, 'cert' | 'key' | 'ca'>;
 function readTexts(paths: CredentialPaths): PemTexts {
   const read = (what: string, path: string) => {
     try {
-      return readFileSync(path, 'utf8');
+      return fs().readFileSync(path, 'utf8');
     } catch (e) {
       throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
@@ -42,12 +42,12 @@ export function loadCredentials(paths: CredentialPaths): Credentials {
 function checkCredentials({ cert, key, ca }: PemTexts, paths: CredentialPaths): Credentials {
   let leaf: X509Certificate;
   try {
-    leaf = new X509Certificate(cert);
+    leaf = new (crypto().X509Certificate)(cert);
   } catch (e) {
     throw new Error(`${paths.cert} is not a PEM certificate: ${(e as Error).message}`);
   }
   try {
-    if (!leaf.checkPrivateKey(createPrivateKey(key))) throw new Error('it does not match the certificate');
+    if (!leaf.checkPrivateKey(crypto().createPrivateKey(key))) throw new Error('it does not match the certificate');
   } catch (e) {
     throw new Error(`private key ${paths.key} is unusable: ${(e as Error).message}`);
   }
@@ -102,7 +102,7 @@ export class CredentialStore {
   watch(pollMs = 2000): void {
     for (const dir of new Set([this.#paths.cert, this.#paths.key, this.#paths.ca].map((p) => dirname(p)))) {
       try {
-        const w = watch(dir, { persistent: false }, () => this.#schedule());
+        const w = fs().watch(dir, { persistent: false }, () => this.#schedule());
         w.on('error', () => undefined);
         this.#watchers.push(w);
       } catch {

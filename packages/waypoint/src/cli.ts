@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { util } from './builtins.ts';
 import { parseHttpListen, parseListenAddress, type HttpListenSpec, type ListenAddress } from './listen-address.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.ts';
 
@@ -100,7 +100,7 @@ function integer(text: string, flag: string, min: number, max: number): number {
 }
 
 export function parseRunOptions(args: string[], env: Env): RunOptions | 'help' {
-  const { values } = parseArgs({ args, options: RUN_FLAGS, strict: true, allowPositionals: false });
+  const { values } = util.parseArgs({ args, options: RUN_FLAGS, strict: true, allowPositionals: false });
   if (values.help) return 'help';
   const configPaths = pickList(values, env, 'config');
   const kube = values.kube ?? env.WAYPOINT_KUBE === 'true';
@@ -153,7 +153,7 @@ export function parseRunOptions(args: string[], env: Env): RunOptions | 'help' {
 }
 
 export function parseValidateOptions(args: string[], env: Env): { configPaths: string[]; namespace: string } | 'help' {
-  const { values } = parseArgs({
+  const { values } = util.parseArgs({
     args,
     options: { config: { type: 'string', multiple: true }, namespace: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
@@ -215,7 +215,7 @@ export function parseExplainRequest(request: string, headerLines: readonly strin
 }
 
 export function parseExplainOptions(args: string[], env: Env): ExplainOptions | 'help' {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = util.parseArgs({
     args,
     options: {
       config: { type: 'string', multiple: true },
@@ -250,7 +250,7 @@ export interface CertsOptions {
 }
 
 export function parseCertsOptions(args: string[]): CertsOptions | 'help' {
-  const { values } = parseArgs({
+  const { values } = util.parseArgs({
     args,
     options: {
       out: { type: 'string' },

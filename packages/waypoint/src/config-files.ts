@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { fs } from './builtins.ts';
 import { join } from 'node:path';
 import type { ConfigText, Diagnostic } from '@waypoint/config';
 
@@ -19,13 +19,13 @@ function readError(file: string, e: unknown): Diagnostic {
 
 /** The YAML files a config path names: the file itself, or a directory's *.yaml/*.yml/*.json (not recursive, hidden ones skipped). */
 export function listConfigFiles(path: string): string[] {
-  const st = statSync(path);
+  const st = fs.statSync(path);
   if (!st.isDirectory()) return [path];
-  return readdirSync(path)
+  return fs.readdirSync(path)
     .filter((n) => YAML_FILE.test(n) && !n.startsWith('.'))
     .sort()
     .map((n) => join(path, n))
-    .filter((f) => statSync(f).isFile());
+    .filter((f) => fs.statSync(f).isFile());
 }
 
 /** Reads every config path; a path that is missing or unreadable is an error, never silently dropped. */
@@ -41,7 +41,7 @@ export function readConfig(paths: readonly string[]): ConfigRead {
     }
     for (const file of files) {
       try {
-        out.files.push({ file, text: readFileSync(file, 'utf8') });
+        out.files.push({ file, text: fs.readFileSync(file, 'utf8') });
       } catch (e) {
         out.diagnostics.push(readError(file, e));
       }
@@ -56,7 +56,7 @@ export function configFingerprint(paths: readonly string[]): string {
   for (const path of paths) {
     try {
       for (const f of listConfigFiles(path)) {
-        const st = statSync(f);
+        const st = fs.statSync(f);
         parts.push(`${f}:${st.size}:${st.mtimeMs}:${st.ino}:${st.mode}`);
       }
     } catch (e) {

@@ -1,4 +1,5 @@
-import { watch, statSync, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { fs } from './builtins.ts';
 import { dirname, resolve } from 'node:path';
 import { configFingerprint } from './config-files.ts';
 
@@ -29,7 +30,7 @@ export class ConfigWatcher {
     this.#fingerprint = configFingerprint(paths);
     for (const dir of new Set(paths.map(watchedDirectory))) {
       try {
-        const w = watch(dir, { persistent: false }, () => this.#schedule());
+        const w = fs.watch(dir, { persistent: false }, () => this.#schedule());
         w.on('error', () => undefined); // the poll keeps watching when a directory disappears
         this.#watchers.push(w);
       } catch {
@@ -66,7 +67,7 @@ export class ConfigWatcher {
 function watchedDirectory(path: string): string {
   const abs = resolve(path);
   try {
-    if (statSync(abs).isDirectory()) return abs;
+    if (fs.statSync(abs).isDirectory()) return abs;
   } catch {
     // fall through to the parent
   }

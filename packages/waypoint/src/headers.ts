@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { crypto } from './builtins.ts';
 
 /**
  * Connection-specific headers (RFC 9110 §7.6.1), never forwarded. `expect` is answered by this proxy
@@ -83,7 +83,7 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
     out.push(name, value);
   }
   if (requestId === undefined) {
-    requestId = randomUUID();
+    requestId = crypto.randomUUID();
     out.push('x-request-id', requestId);
   }
   const forwardedFor = xff === undefined ? fwd.peer : `${xff}, ${fwd.peer}`;

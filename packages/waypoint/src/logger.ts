@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { fs } from './builtins.ts';
 
 /**
  * Process logs: one JSON object per line on stderr (stdout carries the access log), in pino's layout —
@@ -95,7 +95,7 @@ function writeStderr(line: string): void {
   let rest = Buffer.from(line);
   for (let waited = 0; rest.length > 0; ) {
     try {
-      rest = rest.subarray(writeSync(2, rest));
+      rest = rest.subarray(fs.writeSync(2, rest));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || ++waited > 1000) return;
       Atomics.wait(pause, 0, 0, 1);

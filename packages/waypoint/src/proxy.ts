@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
@@ -16,6 +15,7 @@ import type { UpstreamPools } from './upstream-pools.ts';
 import type { UpstreamController, UpstreamHandler } from './upstream-h1.ts';
 import { endpointKey, upstreamEndpoint, type UpstreamEndpoint, type UpstreamTransport } from './upstream.ts';
 import type { H2Upstreams } from './upstream-h2.ts';
+import { crypto } from './builtins.ts';
 
 export const SERVER_HEADER = 'istio-envoy';
 
@@ -331,7 +331,7 @@ export class Proxy {
       case 'cookie': {
         value = cookieValue(headerString(req.headers.cookie), key.name);
         if (value === undefined && key.ttlSeconds !== undefined) {
-          value = randomBytes(8).toString('hex');
+          value = crypto.randomBytes(8).toString('hex');
           const attrs = [`${key.name}="${value}"`, ...(key.ttlSeconds > 0 ? [`Max-Age=${key.ttlSeconds}`] : []), ...(key.path ? [`Path=${key.path}`] : []), 'HttpOnly'];
           ex.setCookie = attrs.join('; ');
         }

@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import { loadConfig, type ConfigIR, type ConfigText, type Diagnostic, type LoadResult } from '@waypoint/config';
 import { Router } from '@waypoint/routing';
 import { readConfig } from './config-files.ts';
@@ -14,7 +13,8 @@ const WORKER_FILE = new URL(import.meta.url.endsWith('.ts') ? './config-worker.t
 /** `loadConfig` in a short-lived worker thread. */
 function loadInWorker(files: ConfigText[], namespace: string): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_FILE, { workerData: { files, namespace } });
+    // Loaded here, not imported: most configs are loaded on the main thread, and worker_threads is not needed.
+    const worker = new (process.getBuiltinModule('node:worker_threads').Worker)(WORKER_FILE, { workerData: { files, namespace } });
     const exited = (code: number) => reject(new Error(`config loader exited (code ${code}) without a result`));
     worker.once('message', (parts: LoadResultParts) => {
       // The worker's part is done; its exit (terminate) must not fail the parts still being read.

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from './logger.ts';
 import type { RunOptions } from './cli.ts';
 import type { Stats, StatsSnapshot } from './stats.ts';
@@ -37,7 +37,8 @@ export class Workers {
   }
 
   #spawn(id: number): void {
-    const child = fork(process.argv[1]!, ['worker'], {
+    // Loaded here, not imported: only a waypoint with --concurrency above 1 forks.
+    const child = process.getBuiltinModule('node:child_process').fork(process.argv[1]!, ['worker'], {
       env: { ...process.env, WAYPOINT_WORKER: String(id), WAYPOINT_WORKER_OPTIONS: JSON.stringify(this.#options) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
