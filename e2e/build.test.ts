@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildIsStale, toJavaScript } from '../scripts/build.ts';
@@ -35,6 +35,10 @@ describe('the JavaScript build', () => {
       expect(cmdline.split('\0')).toContain(join(ROOT, 'packages', 'waypoint', 'build', 'main.js'));
       // Plain HTTP only: the 2 MB young generation.
       expect(cmdline.split('\0')).toContain('--max-semi-space-size=2');
+      // One V8 worker thread: the process has one V8Worker thread where Node's default gives four.
+      expect(cmdline.split('\0')).toContain('--v8-pool-size=1');
+      const threads = readdirSync(`/proc/${p.child.pid}/task`).map((t) => readFileSync(`/proc/${p.child.pid}/task/${t}/comm`, 'utf8').trim());
+      expect(threads.filter((t) => t === 'V8Worker')).toHaveLength(1);
     } finally {
       await p.stop();
     }
