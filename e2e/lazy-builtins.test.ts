@@ -17,7 +17,6 @@ let scratch: string;
 let wp: WaypointProcess;
 let echo: Backend;
 let report: string;
-let reports = 0;
 
 beforeAll(async () => {
   echo = await startBackend('echo');
@@ -28,7 +27,12 @@ beforeAll(async () => {
   const preload = join(scratch, 'report-modules.cjs');
   writeFileSync(
     preload,
-    `process.on('SIGUSR2', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, process.moduleLoadList.join('\\n')));\n`,
+    // Written whole and then renamed into place, so that the test never reads half a report.
+    `process.on('SIGUSR2', () => {
+  const fs = require('node:fs');
+  fs.writeFileSync(${JSON.stringify(report + '.part')}, [...process.moduleLoadList, ...Object.keys(require.cache).map((f) => 'CommonJS ' + f)].join('\\n'));
+  fs.renameSync(${JSON.stringify(report + '.part')}, ${JSON.stringify(report)});
+});\n`,
   );
   wp = await startWaypoint(dir.path, [], { NODE_OPTIONS: `--require ${preload}` });
 });
@@ -42,7 +46,12 @@ afterAll(async () => {
 
 /** The builtin modules the process has loaded, as it reports them on SIGUSR2. */
 async function loadedBuiltins(): Promise<Set<string>> {
-  const before = reports++ === 0 ? '' : readFileSync(report, 'utf8');
+  return new Set((await loadedModules()).filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice('NativeModule '.length)));
+}
+
+/** Every line of the process's report: `NativeModule name`, `Internal Binding name`, `CommonJS path`. */
+async function loadedModules(): Promise<string[]> {
+  rmSync(report, { force: true });
   wp.child.kill('SIGUSR2');
   let text = '';
   expect(
@@ -52,10 +61,10 @@ async function loadedBuiltins(): Promise<Set<string>> {
       } catch {
         return false;
       }
-      return text !== '' && text !== before;
+      return text !== '';
     }),
   ).toBe(true);
-  return new Set(text.split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice('NativeModule '.length)));
+  return text.split('\n');
 }
 
 describe('builtin modules loaded on demand', () => {
@@ -84,5 +93,15 @@ describe('builtin modules loaded on demand', () => {
       s.close();
     }
     expect((await loadedBuiltins()).has('http2')).toBe(true);
+  });
+
+  it('loads the positional YAML parser only when a config needs positions for its errors', async () => {
+    const yamlPackage = (lines: string[]) => lines.some((l) => l.startsWith('CommonJS ') && l.includes('/node_modules/yaml/'));
+    expect(yamlPackage(await loadedModules())).toBe(false);
+    dir.write('broken.yaml', 'kind: Service\nmetadata: { name: [unclosed\n');
+    const rejected = await wp.waitForLog((l) => l.msg.startsWith('config rejected'));
+    expect(String(rejected.errors)).toMatch(/broken\.yaml:\d+:\d+/);
+    expect(yamlPackage(await loadedModules())).toBe(true);
+    rmSync(join(dir.path, 'broken.yaml'));
   });
 });

@@ -1,5 +1,5 @@
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
-import { LineCounter, parseAllDocuments, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import type { Document, LineCounter, Node as YamlNode } from 'yaml';
 import type { Diagnostic } from './diagnostics.ts';
 
 /** One YAML document of a config file, with a way to find where a field was written. */
@@ -15,6 +15,16 @@ export interface SourceDocument {
 export interface ParsedFile {
   documents: SourceDocument[];
   diagnostics: Diagnostic[];
+}
+
+let yamlModule: typeof import('yaml') | undefined;
+/**
+ * The positional parser (the `yaml` package), loaded the first time a position or its error reports are
+ * needed. Most configs are read by the fast parser alone, so most processes never load it: about 1.5 MB of
+ * heap.
+ */
+function positionalParser(): typeof import('yaml') {
+  return (yamlModule ??= process.getBuiltinModule('node:module').createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 }
 
 /** An anchor (`&a`) or alias (`*a`) token; their expansion is bounded by the positional parser only. */
@@ -48,8 +58,9 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
           value,
           locate(path) {
             if (!positional) {
-              lineCounter = new LineCounter();
-              positional = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Document[];
+              const yaml = positionalParser();
+              lineCounter = new yaml.LineCounter();
+              positional = yaml.parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Document[];
             }
             const doc = positional[index];
             return doc ? locateIn(doc, path, lineCounter!) : { line: 1, col: 1 };
@@ -63,8 +74,9 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
 }
 
 function parsePositional(file: string, text: string): ParsedFile {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const yaml = positionalParser();
+  const lineCounter = new yaml.LineCounter();
+  const docs = yaml.parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const diagnostics: Diagnostic[] = [];
   const documents: SourceDocument[] = [];
   docs.forEach((doc, index) => {
@@ -98,6 +110,7 @@ function parsePositional(file: string, text: string): ParsedFile {
 
 /** Line and column of the deepest existing node on `path` within a positional document. */
 function locateIn(doc: Document, path: readonly (string | number)[], lineCounter: LineCounter): { line: number; col: number } {
+  const { isMap, isPair, isScalar, isSeq } = positionalParser();
   let node: unknown = doc.contents;
   let offset = doc.contents?.range?.[0] ?? 0;
   for (const seg of path) {
