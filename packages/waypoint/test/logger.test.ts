@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type LogLevel } from '../src/logger.ts';
 
@@ -69,5 +70,24 @@ process.exit(3);`;
     expect(r.status).toBe(3);
     expect(JSON.parse(r.stderr)).toEqual({ level: 'fatal', time: expect.any(String), code: 3, msg: 'cannot listen: address in use' });
     expect(r.stdout).toBe('');
+  });
+
+  it('loses no line and tears none when stderr is a pipe its reader empties late', async () => {
+    // 4,000 lines of about 300 bytes: 1.2 MB, far more than a pipe holds, written while nobody reads.
+    const source = `import { createLogger } from ${JSON.stringify(new URL('../src/logger.ts', import.meta.url).pathname)};
+void process.stderr; // as Node sets up a stderr pipe when anything touches it
+const log = createLogger('info');
+for (let i = 0; i < 4000; i++) log.info({ i, pad: 'x'.repeat(240) }, 'line ' + i);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    let text = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (text += d));
+    child.stderr.resume();
+    const [code] = (await once(child, 'close')) as [number];
+    expect(code).toBe(0);
+    const lines = text.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: 4000 }, (_, i) => i));
   });
 });
