@@ -90,4 +90,19 @@ for (let i = 0; i < 4000; i++) log.info({ i, pad: 'x'.repeat(240) }, 'line ' + i
     expect(lines.pop()).toBe('');
     expect(lines.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: 4000 }, (_, i) => i));
   });
+
+  it('keeps the process going when the reader of its stderr has gone away', async () => {
+    const source = `import { createLogger } from ${JSON.stringify(new URL('../src/logger.ts', import.meta.url).pathname)};
+const log = createLogger('info');
+setTimeout(() => {
+  for (let i = 0; i < 100; i++) log.error({ i }, 'nobody reads this');
+  process.stdout.write('still serving');
+}, 300);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr.destroy(); // the read end closes: each write to fd 2 now fails with EPIPE
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+    expect({ code, signal, out }).toEqual({ code: 0, signal: null, out: 'still serving' });
+  });
 });
