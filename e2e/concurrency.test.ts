@@ -65,6 +65,28 @@ describe('--concurrency 2', () => {
     expect(await eventually(() => childrenOf(wp.child.pid!).some((p) => p !== worker), 10_000)).toBe(true);
   });
 
+  it('changes the log level of the workers too on POST /logging, and starts a worker again at that level', async () => {
+    const workerDebugLines = () => wp.logs.filter((l) => l.worker === 1 && l.level === 'debug' && String(l.msg).startsWith('unparseable request')).length;
+    /** Malformed requests, each on its own connection, until worker 1 has logged `want` debug lines: at most 10 s. */
+    const untilWorkerLogs = (want: number) =>
+      eventually(async () => {
+        await rawExchange(wp.httpPort, 'GARBAGE\r\n\r\n');
+        return workerDebugLines() >= want;
+      }, 10_000);
+    expect(workerDebugLines()).toBe(0);
+    expect((await fetch(`${wp.admin}/logging?level=debug`, { method: 'POST' }).then((r) => r.text()))).toBe('active loggers:\n  waypoint: debug\n');
+    expect(await untilWorkerLogs(1)).toBe(true);
+
+    // The worker started again in its place was not running when the level changed.
+    const listening = () => wp.logs.filter((l) => l.worker === 1 && String(l.msg).includes('listening')).length;
+    const started = listening();
+    process.kill(childrenOf(wp.child.pid!)[0]!, 'SIGKILL');
+    expect(await eventually(() => listening() > started, 20_000)).toBe(true);
+    const before = workerDebugLines();
+    expect(await untilWorkerLogs(before + 1)).toBe(true);
+    await fetch(`${wp.admin}/logging?level=info`, { method: 'POST' });
+  });
+
   it('drains the workers with the main process on SIGTERM', async () => {
     const workers = childrenOf(wp.child.pid!);
     expect(workers.length).toBe(1);

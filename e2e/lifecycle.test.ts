@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDir, ROOT, WAYPOINT, WaypointProcess, json, send, serviceYaml, startBackend, startWaypoint, type Backend } from './harness.ts';
+import { ConfigDir, ROOT, WAYPOINT, WaypointProcess, eventually, json, send, serviceYaml, startBackend, startWaypoint, type Backend } from './harness.ts';
 
 let fast: Backend, slow: Backend;
 let dir: ConfigDir;
@@ -117,6 +117,39 @@ describe('admin, readiness and stats', () => {
     await send(`${wp.admin}/healthcheck/fail`, { method: 'POST' });
     expect(json(await send(`${wp.base}/`, { headers: { host: 'fast' } })).backend).toBe('fast');
     await send(`${wp.admin}/healthcheck/ok`, { method: 'POST' });
+  });
+
+  it('shows and changes the process log level with POST /logging, as Envoy names levels', async () => {
+    const wp = await start();
+    /** A request too malformed to parse: the process logs it at debug level. */
+    const garbage = () =>
+      new Promise<void>((resolve) => {
+        const s = connect(wp.httpPort, '127.0.0.1', () => s.end('GARBAGE\r\n\r\n'));
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+        s.resume();
+      });
+    const debugLines = () => wp.logs.filter((l) => l.level === 'debug' && l.msg.startsWith('unparseable request')).length;
+
+    expect(await send(`${wp.admin}/logging`, { method: 'POST' })).toMatchObject({ status: 200, body: 'active loggers:\n  waypoint: info\n' });
+    expect((await send(`${wp.admin}/logging`)).status).toBe(400); // a change of state: POST only
+    await garbage(); // at info: not logged
+
+    expect((await send(`${wp.admin}/logging?level=debug`, { method: 'POST' })).body).toBe('active loggers:\n  waypoint: debug\n');
+    await garbage(); // at debug: logged
+    expect(await eventually(() => debugLines() > 0)).toBe(true);
+    // One line: the request sent at info level, handled before the change, left none.
+    expect(debugLines()).toBe(1);
+
+    // An unknown logger or level changes nothing and gets the usage.
+    for (const query of ['http=info', 'level=loud', 'paths=router:info']) {
+      const r = await send(`${wp.admin}/logging?${query}`, { method: 'POST' });
+      expect([r.status, r.body.startsWith('usage: /logging?level=<level>')], query).toEqual([404, true]);
+    }
+    expect((await send(`${wp.admin}/logging?paths=waypoint:warning`, { method: 'POST' })).body).toBe('active loggers:\n  waypoint: warning\n');
+    expect((await send(`${wp.admin}/logging?waypoint=critical`, { method: 'POST' })).body).toBe('active loggers:\n  waypoint: critical\n');
+    // Still serving.
+    expect(json(await send(`${wp.base}/`, { headers: { host: 'fast' } })).backend).toBe('fast');
   });
 
   it('refuses to start with HBONE when the certificate files are missing, and says what to give', () => {

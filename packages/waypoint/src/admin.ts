@@ -6,6 +6,7 @@ import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
 import { memoryJson } from './memory.ts';
 import type { ServerState } from './server-state.ts';
+import type { Logger, LogLevel } from './logger.ts';
 
 export interface AdminDeps {
   store: SnapshotStore;
@@ -16,6 +17,45 @@ export interface AdminDeps {
   startedAt: Date;
   quit: () => void;
   drain: () => void;
+  /** The process log, whose level /logging shows and changes (in every worker process too). */
+  log: Pick<Logger, 'level' | 'setLevel'>;
+}
+
+/** The process has one logger; /logging knows it by this name. */
+export const LOGGER_NAME = 'waypoint';
+
+/** Envoy's level names, as /logging takes and shows them, and this logger's own names, also taken. */
+const LEVEL_BY_NAME: Record<string, LogLevel> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warning: 'warn',
+  warn: 'warn',
+  error: 'error',
+  critical: 'fatal',
+  fatal: 'fatal',
+  off: 'silent',
+  silent: 'silent',
+};
+const ENVOY_LEVEL: Record<LogLevel, string> = { trace: 'trace', debug: 'debug', info: 'info', warn: 'warning', error: 'error', fatal: 'critical', silent: 'off' };
+
+const LOGGING_USAGE = `usage: /logging?level=<level> (change all levels), /logging?${LOGGER_NAME}=<level> or /logging?paths=${LOGGER_NAME}:<level> (change one); levels: trace, debug, info, warning, error, critical, off\n`;
+
+/** The level a /logging query asks for (undefined: none, only list), or 'invalid' for an unknown logger or level. */
+function requestedLevel(query: URLSearchParams): LogLevel | undefined | 'invalid' {
+  let wanted: string | undefined;
+  for (const [key, value] of query) {
+    if (key === 'level' || key === LOGGER_NAME) wanted = value;
+    else if (key === 'paths') {
+      for (const path of value.split(',')) {
+        const colon = path.lastIndexOf(':');
+        if (colon < 0 || path.slice(0, colon) !== LOGGER_NAME) return 'invalid';
+        wanted = path.slice(colon + 1);
+      }
+    } else return 'invalid';
+  }
+  if (wanted === undefined) return undefined;
+  return Object.hasOwn(LEVEL_BY_NAME, wanted) ? LEVEL_BY_NAME[wanted] : 'invalid';
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void;
@@ -119,6 +159,15 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     '/healthcheck/fail': ['cause the server to fail readiness', (_req, res) => ((state.failedHealthcheck = true), send(res, 200, 'OK\n'))],
     '/healthcheck/ok': ['cause the server to pass readiness', (_req, res) => ((state.failedHealthcheck = false), send(res, 200, 'OK\n'))],
     '/reset_counters': ['reset all counters to zero', (_req, res) => send(res, 501, 'not supported\n')],
+    '/logging': [
+      `list the process logger and its level; ?level=L, ?${LOGGER_NAME}=L or ?paths=${LOGGER_NAME}:L changes it`,
+      (_req, res, query) => {
+        const level = requestedLevel(query);
+        if (level === 'invalid') return send(res, 404, LOGGING_USAGE);
+        if (level) deps.log.setLevel(level);
+        send(res, 200, `active loggers:\n  ${LOGGER_NAME}: ${ENVOY_LEVEL[deps.log.level]}\n`);
+      },
+    ],
   };
   const help = () =>
     'admin commands are:\n' +

@@ -26,7 +26,9 @@ export interface LogMethod {
 }
 
 export interface Logger {
+  /** The level in force; `setLevel` changes it for every line from then on (the admin API's /logging). */
   readonly level: LogLevel;
+  setLevel(level: LogLevel): void;
   fatal: LogMethod;
   error: LogMethod;
   warn: LogMethod;
@@ -40,19 +42,26 @@ export type LogSink = (line: string) => void;
 
 /** Every line of a worker process (`--concurrency` above 1) carries `worker: N`. */
 export function createLogger(level: LogLevel, worker?: number, sink: LogSink = writeStderr): Logger {
-  const threshold = SEVERITY[level];
+  let threshold = SEVERITY[level];
   const base = worker === undefined ? '' : `,"worker":${worker}`;
   const method = (name: Exclude<LogLevel, 'silent'>): LogMethod => {
-    if (SEVERITY[name] < threshold) return () => {};
+    const severity = SEVERITY[name];
     const head = `{"level":"${name}","time":"`;
     return (fieldsOrMsg: LogFields | string, msg?: string) => {
+      if (severity < threshold) return;
       const fields = typeof fieldsOrMsg === 'string' ? undefined : fieldsOrMsg;
       const text = typeof fieldsOrMsg === 'string' ? fieldsOrMsg : msg;
       sink(`${head}${new Date().toISOString()}"${base}${fields ? formatFields(fields) : ''},"msg":${JSON.stringify(String(text ?? ''))}}\n`);
     };
   };
   return {
-    level,
+    get level() {
+      return level;
+    },
+    setLevel(next: LogLevel) {
+      level = next;
+      threshold = SEVERITY[next];
+    },
     fatal: method('fatal'),
     error: method('error'),
     warn: method('warn'),

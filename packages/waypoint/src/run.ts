@@ -9,7 +9,7 @@ import { adminHandler } from './admin.ts';
 import type { RunOptions } from './cli.ts';
 import { ConfigWatcher } from './config-watch.ts';
 import { formatAddress, type ListenAddress } from './listen-address.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, isLogLevel } from './logger.ts';
 import { Proxy } from './proxy.ts';
 import { ServerState } from './server-state.ts';
 import { SnapshotStore, type LoadOutcome } from './snapshot.ts';
@@ -22,7 +22,7 @@ import { H2Upstreams } from './upstream-h2.ts';
 import { hboneTransport, plainTransport, upstreamEndpoint } from './upstream.ts';
 import { poolKey, UpstreamPools } from './upstream-pools.ts';
 import { VERSION } from './version.ts';
-import { WORKER_STATS_INTERVAL_MS, Workers, type WorkerMessage } from './workers.ts';
+import { WORKER_STATS_INTERVAL_MS, Workers, type MainMessage, type WorkerMessage } from './workers.ts';
 
 /**
  * The waypoint process: config, listeners, admin, reload and drain. Resolves when the process should exit.
@@ -179,6 +179,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     quitResolve(0);
   };
 
+  let workers: Workers | undefined;
   const admin = adminHandler({
     store,
     stats,
@@ -188,6 +189,15 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     startedAt,
     quit: () => void shutdown(false, 'POST /quitquitquit'),
     drain: () => void shutdown(true, 'POST /drain_listeners'),
+    log: {
+      get level() {
+        return log.level;
+      },
+      setLevel(level) {
+        log.setLevel(level);
+        workers?.setLogLevel(level);
+      },
+    },
   });
 
   const httpHooks = {
@@ -198,7 +208,6 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   };
   let hboneServer: HboneServer | undefined;
   let boundHbone: ListenAddress | undefined;
-  let workers: Workers | undefined;
   const tunnels = new TunnelInbound({ store, proxy, transport, trustDomain, log, hooks: httpHooks, onError: internalError });
 
   const startTrafficListeners = async () => {
@@ -310,8 +319,11 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   process.on('SIGINT', onSignal);
   if (workerId !== undefined && process.send) {
     // A worker reports its counters to the main process, and drains when the main process goes away.
-    const timer = setInterval(() => process.send?.({ type: 'stats', snapshot: stats.snapshot() } satisfies WorkerMessage), WORKER_STATS_INTERVAL_MS);
+    const timer = setInterval(() => process.send?.({ type: 'stats', snapshot: stats.snapshot(), logLevel: log.level } satisfies WorkerMessage), WORKER_STATS_INTERVAL_MS);
     timer.unref();
+    process.on('message', (m: MainMessage) => {
+      if (m?.type === 'log-level' && isLogLevel(m.level)) log.setLevel(m.level);
+    });
     process.once('disconnect', () => void shutdown(true, 'main process gone'));
   }
   process.on('uncaughtException', (err) => log.error({ err }, `uncaught exception (the process keeps serving): ${err.message}`));

@@ -1,12 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Logger } from './logger.ts';
+import type { Logger, LogLevel } from './logger.ts';
 import type { RunOptions } from './cli.ts';
 import type { Stats, StatsSnapshot } from './stats.ts';
 
 /** How often a worker sends its counters to the main process. */
 export const WORKER_STATS_INTERVAL_MS = 1000;
 
-export type WorkerMessage = { type: 'stats'; snapshot: StatsSnapshot };
+/** A worker's counters, every second, with the log level it is at. */
+export type WorkerMessage = { type: 'stats'; snapshot: StatsSnapshot; logLevel: LogLevel };
+/** From the main process to its workers: the log level the admin API's /logging set. */
+export type MainMessage = { type: 'log-level'; level: LogLevel };
 
 /**
  * `--concurrency N`: N-1 worker processes next to the main one, each a whole data plane (its own event
@@ -45,7 +48,10 @@ export class Workers {
     this.#children.set(id, child);
     this.#onCountChange(this.#children.size);
     child.on('message', (m: WorkerMessage) => {
-      if (m?.type === 'stats') this.#stats.setWorker(id, m.snapshot);
+      if (m?.type !== 'stats') return;
+      this.#stats.setWorker(id, m.snapshot);
+      // A worker that was starting when the level changed missed the message: it gets it now.
+      if (m.logLevel !== this.#options.logLevel) this.#sendLogLevel(child);
     });
     child.once('exit', (code, signal) => {
       this.#children.delete(id);
@@ -54,6 +60,17 @@ export class Workers {
       this.#log.error({ worker: id, code, signal }, `worker ${id} exited (${signal ?? `code ${code}`}); starting it again`);
       setTimeout(() => !this.#stopping && this.#spawn(id), 1000).unref();
     });
+  }
+
+  /** Every worker logs at `level` from now on, and a worker started again later starts with it. */
+  setLogLevel(level: LogLevel): void {
+    this.#options.logLevel = level;
+    for (const child of this.#children.values()) this.#sendLogLevel(child);
+  }
+
+  #sendLogLevel(child: ChildProcess): void {
+    // A worker going away as this is sent misses it; the callback keeps that from being an 'error' event.
+    if (child.connected) child.send({ type: 'log-level', level: this.#options.logLevel } satisfies MainMessage, () => undefined);
   }
 
   /** Drains every worker (SIGTERM) and waits for them to exit, at most `graceMs` plus a second. */

@@ -37,6 +37,17 @@ describe('process log', () => {
     expect(all.parsed()[0]).toMatchObject({ level: 'trace', msg: 't' });
   });
 
+  it('changes its level for every line from then on with setLevel', () => {
+    const { log, parsed } = collecting('info');
+    log.debug('hidden');
+    log.setLevel('debug');
+    expect(log.level).toBe('debug');
+    log.debug('shown');
+    log.setLevel('silent');
+    log.fatal('hidden too');
+    expect(parsed().map((l) => l.msg)).toEqual(['shown']);
+  });
+
   it('marks each line of a worker process with its number', () => {
     const { log, parsed } = collecting('info', 2);
     log.info({ code: 1 }, 'x');
