@@ -25,6 +25,18 @@ export function isOws(c: number): boolean {
   return c === 32 || c === 9;
 }
 
+/** A Content-Length value: 1 to 15 digits; -1 for anything else. */
+export function decimal(s: string): number {
+  if (s.length === 0 || s.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 export interface ForwardedFor {
   /** The address of the TCP peer, appended to `x-forwarded-for`. */
   peer: string;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { isOws, isToken } from './headers.ts';
+import { decimal, isOws, isToken } from './headers.ts';
 import { KEEP_ALIVE_MS, MAX_HEADER_BYTES, MAX_HEADERS_COUNT } from './http-server.ts';
 import { STATUS_CODES } from './node-http.ts';
 
@@ -140,9 +140,9 @@ function parseHead(head: string, socket: Socket): { req: FastRequest; close: boo
     switch (key) {
       case 'content-length':
         // Digits only (llhttp's own rule), and short: anything else is node:http's to judge.
-        if (value.length === 0 || value.length > 6 || !/^[0-9]+$/.test(value)) return undefined;
-        bodyLength = Number(value);
-        if (bodyLength > MAX_BODY_WITH_HEAD) return undefined;
+        if (value.length > 6) return undefined;
+        bodyLength = decimal(value);
+        if (bodyLength < 0 || bodyLength > MAX_BODY_WITH_HEAD) return undefined;
         break;
       case 'transfer-encoding':
       case 'upgrade':

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { isOws, isToken, TOKEN_CHARS } from './headers.ts';
+import { decimal, isOws, isToken, TOKEN_CHARS } from './headers.ts';
 
 /**
  * HTTP/1.1 to upstream endpoints: keep-alive connections, one request at a time on each, driven
@@ -93,18 +93,6 @@ function lineEnd(text: string, pos: number): number {
 function countLines(s: string): number {
   let n = 0;
   for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
-/** A Content-Length value: 1 to 15 digits; -1 for anything else. */
-function decimal(s: string): number {
-  if (s.length === 0 || s.length > 15) return -1;
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
   return n;
 }
 
