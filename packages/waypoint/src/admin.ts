@@ -6,7 +6,7 @@ import type { SnapshotStore } from './snapshot.ts';
 import type { Stats } from './stats.ts';
 import { memoryJson } from './memory.ts';
 import type { ServerState } from './server-state.ts';
-import type { Logger, LogLevel } from './logger.ts';
+import { isLogLevel, LOG_LEVELS, type Logger, type LogLevel } from './logger.ts';
 
 export interface AdminDeps {
   store: SnapshotStore;
@@ -24,20 +24,13 @@ export interface AdminDeps {
 /** The process has one logger; /logging knows it by this name. */
 export const LOGGER_NAME = 'waypoint';
 
-/** Envoy's level names, as /logging takes and shows them, and this logger's own names, also taken. */
-const LEVEL_BY_NAME: Record<string, LogLevel> = {
-  trace: 'trace',
-  debug: 'debug',
-  info: 'info',
-  warning: 'warn',
-  warn: 'warn',
-  error: 'error',
-  critical: 'fatal',
-  fatal: 'fatal',
-  off: 'silent',
-  silent: 'silent',
-};
+/** Each level by Envoy's name for it, as /logging shows it and takes it. */
 const ENVOY_LEVEL: Record<LogLevel, string> = { trace: 'trace', debug: 'debug', info: 'info', warn: 'warning', error: 'error', fatal: 'critical', silent: 'off' };
+
+/** The level `name` names: Envoy's name for it, or this logger's own (`--log-level`'s). */
+function levelNamed(name: string): LogLevel | undefined {
+  return isLogLevel(name) ? name : LOG_LEVELS.find((level) => ENVOY_LEVEL[level] === name);
+}
 
 const LOGGING_USAGE = `usage: /logging?level=<level> (change all levels), /logging?${LOGGER_NAME}=<level> or /logging?paths=${LOGGER_NAME}:<level> (change one); levels: trace, debug, info, warning, error, critical, off\n`;
 
@@ -55,7 +48,7 @@ function requestedLevel(query: URLSearchParams): LogLevel | undefined | 'invalid
     } else return 'invalid';
   }
   if (wanted === undefined) return undefined;
-  return Object.hasOwn(LEVEL_BY_NAME, wanted) ? LEVEL_BY_NAME[wanted] : 'invalid';
+  return levelNamed(wanted) ?? 'invalid';
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void;
