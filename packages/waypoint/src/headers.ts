@@ -130,3 +130,17 @@ export function peerAddress(address: string | undefined): string {
   if (!address) return '';
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
+
+/**
+ * Up to this many bytes, a head and its body go out as one buffer: copying them costs less than the
+ * vectored write (its chunk list, and the native side's copy of the head string into memory of its own).
+ */
+export const JOIN_LIMIT = 16 * 1024;
+
+/** `head` (latin1) followed by `body`, in one buffer (from Node's buffer pool when small). */
+export function joined(head: string, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(head.length + body.length);
+  const at = out.write(head, 0, 'latin1');
+  body.copy(out, at);
+  return out;
+}

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { decimal, isOws, isToken } from './headers.ts';
+import { decimal, isOws, isToken, joined, JOIN_LIMIT } from './headers.ts';
 import { KEEP_ALIVE_MS, MAX_HEADER_BYTES, MAX_HEADERS_COUNT } from './http-server.ts';
 import { STATUS_CODES } from './node-http.ts';
 
@@ -306,6 +306,7 @@ export class FastResponse extends EventEmitter {
     if (!this.#chunked) {
       if (body === undefined) return socket.write(head ?? '', 'latin1', done);
       if (head === undefined) return socket.write(body, done);
+      if (head.length + body.length <= JOIN_LIMIT) return socket.write(joined(head, body), done);
       socket.cork();
       socket.write(head, 'latin1');
       const ok = socket.write(body, done);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { downstreamResponseHeaders, peerAddress, upstreamRequestHeaders } from '../src/headers.ts';
+import { downstreamResponseHeaders, joined, peerAddress, upstreamRequestHeaders } from '../src/headers.ts';
 
 const pairs = (flat: string[]) => {
   const out: [string, string][] = [];
@@ -55,4 +55,15 @@ describe('downstream response headers', () => {
 it('prints IPv4-mapped peers as IPv4', () => {
   expect(peerAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
   expect(peerAddress('::1')).toBe('::1');
+});
+
+it('joins a head and a body into one buffer, byte for byte, whatever the body holds', () => {
+  const body = Buffer.from([0, 0xff, 0x80, 0x0d, 0x0a, 0x41]);
+  const head = 'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n';
+  expect(joined(head, body).equals(Buffer.concat([Buffer.from(head, 'latin1'), body]))).toBe(true);
+  // A second join does not disturb the first (small buffers share Node's pool).
+  const first = joined(head, body);
+  joined('x', Buffer.from('y'));
+  expect(first.toString('latin1', 0, head.length)).toBe(head);
+  expect(first.subarray(head.length).equals(body)).toBe(true);
 });

@@ -97,7 +97,7 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
     expect(responses(got).map((r) => r.body)).toEqual(['fast GET /1 1', 'fast GET /2 ', 'fast GET /3 3']);
   });
 
-  it('frames answers byte for byte as node:http does: fixed length, chunked with trailers, HEAD, 204', async () => {
+  it('frames answers byte for byte as node:http does: fixed length (small and large), chunked with trailers, HEAD, 204', async () => {
     const answer: Answer = (req, res) => {
       const r = res as ServerResponse;
       if (req.url === '/chunked') {
@@ -108,18 +108,24 @@ describe('HTTP/1.1 fast path on a plain listener', () => {
       } else if (req.url === '/empty') {
         r.writeHead(204, ['x-e', '1']);
         r.end();
+      } else if (req.url === '/large') {
+        // Above the size up to which the head and body are joined into one buffer.
+        r.writeHead(200, ['content-length', '20000']);
+        r.end(Buffer.alloc(20_000, 'z'));
       } else {
         r.writeHead(200, { 'x-obj': ['1', '2'], 'content-length': '5' });
         r.end('hello');
       }
     };
     const { port } = await listener(answer);
-    const requests = [get('/fixed'), get('/chunked'), get('/empty'), 'HEAD /fixed HTTP/1.1\r\nHost: a\r\n\r\n'];
-    const fast = responses((await exchange(port, requests.join(''), count(4))).got);
+    // HEAD last: its answer's Content-Length has no body after it.
+    const requests = [get('/fixed'), get('/chunked'), get('/empty'), get('/large'), 'HEAD /fixed HTTP/1.1\r\nHost: a\r\n\r\n'];
+    const fast = responses((await exchange(port, requests.join(''), count(5))).got);
     // The same requests, each with a header repeated, are node:http's: the answers must not differ.
-    const viaNode = responses((await exchange(port, requests.map((r) => r.replace('\r\n\r\n', '\r\nx-d: 1\r\nx-d: 2\r\n\r\n')).join(''), count(4))).got);
+    const viaNode = responses((await exchange(port, requests.map((r) => r.replace('\r\n\r\n', '\r\nx-d: 1\r\nx-d: 2\r\n\r\n')).join(''), count(5))).got);
     expect(fast).toEqual(viaNode);
-    expect(fast.map((r) => r.status)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 204 No Content', 'HTTP/1.1 200 OK']);
+    expect(fast.map((r) => r.status)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 204 No Content', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    expect(fast[3]!.body).toBe('z'.repeat(20_000));
     expect(fast[1]!.body).toBe('3\r\nabc\r\n2\r\nde\r\n0\r\nx-t: 1\r\n\r\n');
     expect(fast[0]!.headers).toContain('Keep-Alive: timeout=60');
   });
