@@ -137,10 +137,10 @@ export function peerAddress(address: string | undefined): string {
  */
 export const JOIN_LIMIT = 16 * 1024;
 
-/** `head` (latin1) followed by `body`, in one buffer (from Node's buffer pool when small). */
-export function joined(head: string, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(head.length + body.length);
-  const at = out.write(head, 0, 'latin1');
-  body.copy(out, at);
+/** `head` (latin1), `body` and `tail` (latin1), in one buffer (from Node's buffer pool when small). */
+export function joined(head: string, body: Buffer, tail = ''): Buffer {
+  const out = Buffer.allocUnsafe(head.length + body.length + tail.length);
+  const at = out.write(head, 0, 'latin1') + body.copy(out, head.length);
+  if (tail !== '') out.write(tail, at, 'latin1');
   return out;
 }

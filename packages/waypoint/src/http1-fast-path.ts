@@ -318,6 +318,7 @@ export class FastResponse extends EventEmitter {
     const end = `0\r\n${this.#trailers}\r\n`;
     const suffix = body === undefined ? (last ? end : '') : last ? `\r\n${end}` : '\r\n';
     if (body === undefined) return socket.write(prefix + suffix, 'latin1', done);
+    if (prefix.length + body.length + suffix.length <= JOIN_LIMIT) return socket.write(joined(prefix, body, suffix), done);
     socket.cork();
     socket.write(prefix, 'latin1');
     socket.write(body);

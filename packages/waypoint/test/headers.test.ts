@@ -66,4 +66,6 @@ it('joins a head and a body into one buffer, byte for byte, whatever the body ho
   joined('x', Buffer.from('y'));
   expect(first.toString('latin1', 0, head.length)).toBe(head);
   expect(first.subarray(head.length).equals(body)).toBe(true);
+  // With a tail: a chunk's size line, its data and the CRLF after it.
+  expect(joined('6\r\n', body, '\r\n').equals(Buffer.concat([Buffer.from('6\r\n'), body, Buffer.from('\r\n')]))).toBe(true);
 });
