@@ -314,6 +314,8 @@ describe('over an HTTP/2 CONNECT stream (an HBONE tunnel)', () => {
     try {
       expect((await send(p, { method: 'GET', path: '/a', headers: ['x-a', 'ü'] })).body).toBe('ok'); // obs-text: one latin1 byte
       expect((await send(p, { method: 'POST', path: '/b', headers: ['content-type', 'text/plain'], body: Buffer.from('bödy', 'utf8') })).body).toBe('ok');
+      // Above the size up to which a head and a body are joined into one write.
+      expect((await send(p, { method: 'POST', path: '/big', headers: [], body: Buffer.alloc(20_000, 'q') })).body).toBe('ok');
       const streamed = new PassThrough();
       const pending = send(p, { method: 'PUT', path: '/c', headers: ['content-length', '5'], body: streamed as unknown as IncomingMessage });
       streamed.end('12345');
@@ -322,6 +324,7 @@ describe('over an HTTP/2 CONNECT stream (an HBONE tunnel)', () => {
       expect(received).toEqual([
         'GET /a HTTP/1.1\r\nhost: 10.0.0.1:8080\r\nx-a: ü\r\n\r\n',
         `POST /b HTTP/1.1\r\nhost: 10.0.0.1:8080\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\n${Buffer.from('bödy', 'utf8').toString('latin1')}`,
+        `POST /big HTTP/1.1\r\nhost: 10.0.0.1:8080\r\ncontent-length: 20000\r\n\r\n${'q'.repeat(20_000)}`,
         'PUT /c HTTP/1.1\r\nhost: 10.0.0.1:8080\r\ncontent-length: 5\r\n\r\n12345',
       ]);
     } finally {
