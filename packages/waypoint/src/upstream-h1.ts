@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { decimal, isOws, isToken, joined, JOIN_LIMIT, TOKEN_CHARS } from './headers.ts';
+import { decimal, isOws, isToken, TOKEN_CHARS, writeMessage } from './headers.ts';
 
 /**
  * HTTP/1.1 to upstream endpoints: keep-alive connections, one request at a time on each, driven
@@ -490,13 +490,7 @@ export class Http1Pool {
       socket.write(head, 'latin1');
       ex.requestSent = true;
     } else if (Buffer.isBuffer(body)) {
-      if (head.length + body.length <= JOIN_LIMIT) socket.write(joined(head, body));
-      else {
-        socket.cork();
-        socket.write(head, 'latin1');
-        socket.write(body);
-        socket.uncork();
-      }
+      writeMessage(socket, head, body);
       ex.requestSent = true;
     } else this.#stream(conn, ex, head, body, head.endsWith(CHUNKED_HEAD_END));
   }
