@@ -7,9 +7,11 @@ import { crypto } from './builtins.ts';
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'expect', 'http2-settings']);
 
-/** tchar (RFC 9110 §5.6.2) by character code: the characters of header names and methods. */
-export const TOKEN_CHARS = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+/** tchar (RFC 9110 §5.6.2), the characters of header names and methods, as a regular-expression class. */
+export const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+const ONE_TCHAR = new RegExp(`^${TCHAR}$`);
+/** tchar by character code. */
+export const TOKEN_CHARS = Uint8Array.from({ length: 128 }, (_, c) => (ONE_TCHAR.test(String.fromCharCode(c)) ? 1 : 0));
 
 /** Whether `s[from..to)` is a token (one or more tchar). */
 export function isToken(s: string, from = 0, to = s.length): boolean {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { decimal, isOws, isToken, TOKEN_CHARS, writeMessage } from './headers.ts';
+import { decimal, isOws, isToken, TCHAR, TOKEN_CHARS, writeMessage } from './headers.ts';
 
 /**
  * HTTP/1.1 to upstream endpoints: keep-alive connections, one request at a time on each, driven
@@ -56,8 +56,6 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const NO_BODY_METHODS_WITH_LENGTH = new Set(['POST', 'PUT', 'PATCH']);
 /** Methods a client may send again after a connection failure (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** tchar (RFC 9110 §5.6.2) as a regular-expression class, for whole header blocks. */
-const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 /** Header lines as this client writes them: `name: value` CRLF, names tokens, values field-value characters. */
 const HEADER_LINES = new RegExp(`^(?:${TCHAR}+: [\\t\\x20-\\x7e\\x80-\\xff]*\\r\\n)*$`);
 const REQUEST_TARGET = /^[\x21-\x7e\x80-\xff]+$/;
