@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import { crypto } from './builtins.ts';
 
 /**
@@ -138,7 +137,7 @@ export function peerAddress(address: string | undefined): string {
  * Up to this many bytes, a head and its body go out as one buffer: copying them costs less than the
  * vectored write (its chunk list, and the native side's copy of the head string into memory of its own).
  */
-const JOIN_LIMIT = 16 * 1024;
+export const JOIN_LIMIT = 16 * 1024;
 
 /** `head` (latin1), `body` and `tail` (latin1), in one buffer (from Node's buffer pool when small). */
 export function joined(head: string, body: Buffer, tail = ''): Buffer {
@@ -146,19 +145,4 @@ export function joined(head: string, body: Buffer, tail = ''): Buffer {
   const at = out.write(head, 0, 'latin1') + body.copy(out, head.length);
   if (tail !== '') out.write(tail, at, 'latin1');
   return out;
-}
-
-/**
- * `head`, `body` and `tail` (head and tail latin1) to `socket` as one write: up to JOIN_LIMIT bytes copied
- * into one buffer, above it a corked vectored write that does not copy the body. `done` runs once all of
- * it is written; the result is `write`'s.
- */
-export function writeMessage(socket: Writable, head: string, body: Buffer, tail = '', done?: (err?: Error | null) => void): boolean {
-  if (head.length + body.length + tail.length <= JOIN_LIMIT) return socket.write(joined(head, body, tail), done);
-  socket.cork();
-  socket.write(head, 'latin1');
-  let ok = socket.write(body, tail === '' ? done : undefined);
-  if (tail !== '') ok = socket.write(tail, 'latin1', done);
-  socket.uncork();
-  return ok;
 }

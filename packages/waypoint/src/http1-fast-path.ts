@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { decimal, isOws, isToken, writeMessage } from './headers.ts';
+import { decimal, isOws, isToken, joined, JOIN_LIMIT } from './headers.ts';
 import { KEEP_ALIVE_MS, MAX_HEADER_BYTES, MAX_HEADERS_COUNT } from './http-server.ts';
 import { STATUS_CODES } from './node-http.ts';
 
@@ -306,14 +306,25 @@ export class FastResponse extends EventEmitter {
     if (!this.#chunked) {
       if (body === undefined) return socket.write(head ?? '', 'latin1', done);
       if (head === undefined) return socket.write(body, done);
-      return writeMessage(socket, head, body, '', done);
+      if (head.length + body.length <= JOIN_LIMIT) return socket.write(joined(head, body), done);
+      socket.cork();
+      socket.write(head, 'latin1');
+      const ok = socket.write(body, done);
+      socket.uncork();
+      return ok;
     }
     let prefix = head ?? '';
     if (body !== undefined) prefix += `${body.length.toString(16)}\r\n`;
     const end = `0\r\n${this.#trailers}\r\n`;
     const suffix = body === undefined ? (last ? end : '') : last ? `\r\n${end}` : '\r\n';
     if (body === undefined) return socket.write(prefix + suffix, 'latin1', done);
-    return writeMessage(socket, prefix, body, suffix, done);
+    if (prefix.length + body.length + suffix.length <= JOIN_LIMIT) return socket.write(joined(prefix, body, suffix), done);
+    socket.cork();
+    socket.write(prefix, 'latin1');
+    socket.write(body);
+    const ok = socket.write(suffix, 'latin1', done);
+    socket.uncork();
+    return ok;
   }
 }
 

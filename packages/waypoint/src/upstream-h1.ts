@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { decimal, isOws, isToken, TCHAR, TOKEN_CHARS, writeMessage } from './headers.ts';
+import { decimal, isOws, isToken, joined, JOIN_LIMIT, TCHAR, TOKEN_CHARS } from './headers.ts';
 
 /**
  * HTTP/1.1 to upstream endpoints: keep-alive connections, one request at a time on each, driven
@@ -488,7 +488,13 @@ export class Http1Pool {
       socket.write(head, 'latin1');
       ex.requestSent = true;
     } else if (Buffer.isBuffer(body)) {
-      writeMessage(socket, head, body);
+      if (head.length + body.length <= JOIN_LIMIT) socket.write(joined(head, body));
+      else {
+        socket.cork();
+        socket.write(head, 'latin1');
+        socket.write(body);
+        socket.uncork();
+      }
       ex.requestSent = true;
     } else this.#stream(conn, ex, head, body, head.endsWith(CHUNKED_HEAD_END));
   }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PassThrough } from 'node:stream';
-import { downstreamResponseHeaders, joined, peerAddress, upstreamRequestHeaders, writeMessage } from '../src/headers.ts';
+import { downstreamResponseHeaders, joined, peerAddress, upstreamRequestHeaders } from '../src/headers.ts';
 
 const pairs = (flat: string[]) => {
   const out: [string, string][] = [];
@@ -70,21 +69,3 @@ it('joins a head and a body into one buffer, byte for byte, whatever the body ho
   // With a tail: a chunk's size line, its data and the CRLF after it.
   expect(joined('6\r\n', body, '\r\n').equals(Buffer.concat([Buffer.from('6\r\n'), body, Buffer.from('\r\n')]))).toBe(true);
 });
-
-it('writes a head, a body and a tail as one write when small, and the same bytes in order when large', async () => {
-  for (const size of [10, 40_000]) {
-    const out = new PassThrough();
-    const chunks: Buffer[] = [];
-    out.on('data', (c: Buffer) => chunks.push(c));
-    const body = Buffer.alloc(size, 0xe9);
-    let done = 0;
-    writeMessage(out, 'head\r\n', body, '\r\ntail', () => done++);
-    writeMessage(out, 'h2:', Buffer.from('b2'), '', () => done++);
-    await new Promise((r) => setImmediate(r));
-    expect(Buffer.concat(chunks).equals(Buffer.concat([Buffer.from('head\r\n'), body, Buffer.from('\r\ntail'), Buffer.from('h2:b2')]))).toBe(true);
-    expect(done).toBe(2);
-    // Small: each message is one chunk; large: the first goes out in pieces.
-    expect(chunks.length).toBe(size === 10 ? 2 : 4);
-  }
-});
-
