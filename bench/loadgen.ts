@@ -3,8 +3,10 @@
  *   even:  request k leaves at t0 + k/rate on connection k mod C (one request per millisecond at 1000/s)
  *   burst: every C/rate seconds, all C connections send at once (the same average rate)
  * Latency is measured per request from the moment it is written to the end of its response.
+ * `--requests FILE` (a JSON array of whole HTTP/1.1 requests) sends those in turn instead of one GET.
  * Prints one JSON line: { sent, ok, errors, p50, p90, p99, max } (milliseconds).
  */
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -17,13 +19,17 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     duration: { type: 'string', default: '10' },
     mode: { type: 'string', default: 'even' },
+    requests: { type: 'string' },
   },
 });
 const [host, portText] = values.target!.split(':');
 const rate = Number(values.rate);
 const conns = Number(values.connections);
 const durationMs = Number(values.duration) * 1000;
-const request = Buffer.from(`GET ${values.path} HTTP/1.1\r\nHost: ${values.host}\r\nUser-Agent: waypoint-bench\r\n\r\n`);
+const requests: Buffer[] = values.requests
+  ? (JSON.parse(readFileSync(values.requests, 'latin1')) as string[]).map((r) => Buffer.from(r, 'latin1'))
+  : [Buffer.from(`GET ${values.path} HTTP/1.1\r\nHost: ${values.host}\r\nUser-Agent: waypoint-bench\r\n\r\n`)];
+let next = 0;
 
 interface Conn {
   socket: Socket;
@@ -78,7 +84,8 @@ function send(c: Conn): void {
   c.busy = true;
   sent++;
   c.sentAt = process.hrtime.bigint();
-  c.socket.write(request);
+  c.socket.write(requests[next]!);
+  next = next + 1 === requests.length ? 0 : next + 1;
 }
 
 async function open(): Promise<Conn> {

@@ -20,7 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type ConfigText } from '../packages/config/src/index.ts';
 import { Router, type RouteRequest } from '../packages/routing/src/index.ts';
-import { generateRouteConfig } from './generated-config.ts';
+import { generateRouteConfig, generateRouteRequests } from './generated-config.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,36 +38,9 @@ const RUNS = Number(values.runs);
 const DECISIONS = Number(values.decisions);
 const BATCH = 100;
 
-/** Deterministic pseudo-random numbers, so every run decides the same requests. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-/** A mix of requests: every rule kind, plus misses that scan a whole table. */
+/** The generated mix (exact, prefix and header, method and query, regular expression, and misses) as the router sees it. */
 function generateRequests(n: number): { host: string; req: RouteRequest }[] {
-  const rand = lcg(42);
-  const routesPerService = Math.ceil(ROUTES / SERVICES);
-  const out: { host: string; req: RouteRequest }[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = Math.floor(rand() * SERVICES);
-    const r = s + SERVICES * Math.floor(rand() * routesPerService);
-    const host = `svc-${s}.default.svc.cluster.local`;
-    const kind = Math.floor(rand() * 5);
-    const headers: Record<string, string> = { host, 'user-agent': 'bench', accept: '*/*', 'x-version': `v${r % 3}` };
-    const req: RouteRequest =
-      kind === 0
-        ? { method: 'GET', path: `/api/r${r}/status`, query: '', headers }
-        : kind === 1
-          ? { method: 'GET', path: `/api/r${r}/items/42`, query: '', headers }
-          : kind === 2
-            ? { method: 'POST', path: `/api/r${r}/orders`, query: 'debug=1&x=2', headers }
-            : kind === 3
-              ? { method: 'GET', path: `/v2/r${r}/reviews`, query: '', headers }
-              : { method: 'GET', path: `/unrouted/${i}`, query: '', headers };
-    out.push({ host, req });
-  }
-  return out;
+  return generateRouteRequests(n, ROUTES, SERVICES).map(({ host, method, path, query, headers }) => ({ host, req: { method, path, query, headers } }));
 }
 
 /** Reads every character of `s`, as parsing it would have. */

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { svgChart } from './chart.ts';
-import { benchServiceConfig } from './generated-config.ts';
+import { benchServiceConfig, generateRouteConfig, generateRouteRequests, requestText } from './generated-config.ts';
 import { toJavaScript } from '../scripts/build.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -139,6 +139,16 @@ const plainCfg = writeConfig('plain.yaml', service('10.96.0.2', '127.0.0.1', 180
 // HBONE chain: client ztunnel stand-in → waypoint (clusterIP 127.0.0.2) → destination ztunnel stand-in (pod 127.0.0.3) → nginx
 const clientZtCfg = writeConfig('client-zt.yaml', service('10.96.0.9', '127.0.0.2', 80));
 const hboneCfg = writeConfig('hbone.yaml', service('127.0.0.2', '127.0.0.3', 8080));
+// Route engine through the whole proxy: 5,000 HTTPRoutes over 500 Services, every Service's endpoint the backend.
+const ROUTE_TABLE = { routes: 5000, services: 500 };
+let routesCfg: string | undefined;
+const routeMix = (n: number) => generateRouteRequests(Math.ceil(n * 1.5), ROUTE_TABLE.routes, ROUTE_TABLE.services).filter((r) => r.routed).slice(0, n).map(requestText);
+/** The requests of a target that sends many: a JSON array for bench/loadgen.ts, and a Lua script that cycles them for wrk. */
+function requestFiles(name: string, requests: string[]): { json: string; lua: string } {
+  const json = writeConfig(`${name}-requests.json`, JSON.stringify(requests));
+  const lua = writeConfig(`${name}-requests.lua`, `local r = {\n${requests.map((q) => JSON.stringify(q)).join(',\n')}\n}\nlocal i = 0\nrequest = function()\n  i = i % #r + 1\n  return r[i]\nend\n`);
+  return { json, lua };
+}
 const destZtCfg = writeConfig('dest-zt.yaml', `apiVersion: v1\nkind: Pod\nmetadata: { name: dest }\nspec: {}\nstatus: { podIP: 127.0.0.3 }\n`);
 
 writeFileSync(
@@ -182,6 +192,8 @@ interface Target {
   url: string;
   /** Measured only when named in --only. */
   optIn?: boolean;
+  /** Requests to send in turn instead of one GET to `url` (files from requestFiles). */
+  requests?: { json: string; lua: string };
   /** The process whose CPU and memory are measured (none for direct). */
   start?: () => Promise<{ measured: ChildProcess; helpers: ChildProcess[] }>;
 }
@@ -209,6 +221,24 @@ function baselineCheckout(rev: string): string {
 }
 const profileEnv = (name: string): Record<string, string> =>
   values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(work, 'profiles', name)}` } : {};
+
+function routesTarget(label: 'routes-hot' | 'routes-spread', slot: number, rev?: string): Target {
+  const name = `waypoint-${label}${rev ? `@${rev}` : ''}`;
+  const port = 18110 + slot;
+  return {
+    name,
+    url: `http://127.0.0.1:${port}/`,
+    optIn: true,
+    requests: requestFiles(label, routeMix(label === 'routes-hot' ? 50 : 10_000)),
+    start: async () => {
+      routesCfg ??= writeConfig('routes.yaml', generateRouteConfig(ROUTE_TABLE.routes, ROUTE_TABLE.services, { address: '127.0.0.1', port: 18080 }));
+      const bin = rev ? join(baselineCheckout(rev), 'bin', 'waypoint') : WAYPOINT;
+      const measured = wp(['--config', routesCfg, '--http-listen', `127.0.0.1:${port}`, '--hbone-listen', 'off', '--upstream', 'plain', '--stats', `127.0.0.1:${port + 10}`], rev ? {} : profileEnv(name), bin);
+      await waitHttp(`http://127.0.0.1:${port}/api/r0/status`, 'svc-0.default.svc.cluster.local');
+      return { measured, helpers: [] };
+    },
+  };
+}
 
 const targets: Target[] = [
   { name: 'direct', url: 'http://127.0.0.1:18080/1k' },
@@ -270,6 +300,11 @@ const targets: Target[] = [
       return { measured, helpers: [dest, client] };
     },
   },
+  // The plain waypoint on a table of 5,000 HTTPRoutes over 500 Services, with the mix of bench/routing.ts
+  // that a rule matches (exact, prefix and header, POST with query, regular expression): 50 distinct
+  // requests (a few hot routes) and 10,000 (every table, little reuse). Run only when named in --only;
+  // with --baseline, the baseline revision runs each of them too.
+  ...(['routes-hot', 'routes-spread'] as const).flatMap((label, i) => [routesTarget(label, i), ...(values.baseline ? [routesTarget(label, i + 2, values.baseline)] : [])]),
   {
     name: 'node-http',
     url: 'http://127.0.0.1:18086/1k',
@@ -310,7 +345,7 @@ const targets: Target[] = [
       return { measured, helpers: [] };
     },
   },
-].filter((t: Target) => (values.only ? t.name === 'direct' || /^waypoint[[@]/.test(t.name) || values.only.split(',').includes(t.name) : !t.optIn));
+].filter((t: Target) => (values.only ? t.name === 'direct' || /^waypoint[[@]/.test(t.name) || values.only.split(',').includes(t.name.replace(/@.*/, '')) : !t.optIn));
 
 // ---------------------------------------------------------------- load
 
@@ -322,6 +357,8 @@ interface Fixed {
   ok: number;
   sent: number;
   errors: number;
+  /** Answers that were not 2xx: a route table that misroutes would show here. */
+  non2xx: number;
   vcpuPer1k: number;
   /** The part of vcpuPer1k spent in the kernel (system calls: sockets, epoll). */
   kernelPer1k: number;
@@ -339,14 +376,14 @@ interface Result {
 }
 
 
-async function fixedRate(url: string, mode: 'even' | 'burst', measured: ChildProcess | undefined): Promise<Fixed> {
-  const u = new URL(url);
+async function fixedRate(t: Target, mode: 'even' | 'burst', measured: ChildProcess | undefined): Promise<Fixed> {
+  const u = new URL(t.url);
   const pid = measured?.pid;
   const cpu0 = pid ? cpuTimes(pid) : { user: 0, kernel: 0 };
   const t0 = performance.now();
   const rss: number[] = [];
   const sampler = setInterval(() => pid && rss.push(memKb(pid, 'VmRSS')), 250);
-  const child = spawn(process.execPath, [join(ROOT, 'bench', 'loadgen.ts'), '--target', u.host, '--path', u.pathname, '--mode', mode, '--duration', String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'loadgen.ts'), '--target', u.host, '--path', u.pathname, '--mode', mode, '--duration', String(SECONDS), ...(t.requests ? ['--requests', t.requests.json] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   await new Promise((r) => child.once('exit', r));
@@ -360,11 +397,11 @@ async function fixedRate(url: string, mode: 'even' | 'burst', measured: ChildPro
   return { ...r, vcpuPer1k: vcpu / (rate / 1000), kernelPer1k: kernel / (rate / 1000), rssMb: rss.length ? median(rss) / 1024 : NaN };
 }
 
-function wrk(url: string, measured: ChildProcess | undefined): { rps: number; vcpu: number } {
+function wrk(t: Target, measured: ChildProcess | undefined): { rps: number; vcpu: number } {
   const pid = measured?.pid;
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   const t0 = performance.now();
-  const r = spawnSync('wrk', ['-t1', '-c64', `-d${SECONDS}s`, '-H', 'Host: bench', url], { encoding: 'utf8' });
+  const r = spawnSync('wrk', ['-t1', '-c64', `-d${SECONDS}s`, ...(t.requests ? ['-s', t.requests.lua] : ['-H', 'Host: bench']), t.url], { encoding: 'utf8' });
   const wall = (performance.now() - t0) / 1000;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
   return { rps, vcpu: pid ? (cpuSeconds(pid) - cpu0) / wall : NaN };
@@ -390,10 +427,10 @@ for (let run = 1; run <= RUNS; run++) {
     const measured = started?.measured;
     await sleep(500);
     const idleRssMb = measured?.pid ? memKb(measured.pid, 'VmRSS') / 1024 : NaN;
-    wrk(t.url, measured); // warm-up: JIT, pools
-    const even = await fixedRate(t.url, 'even', measured);
-    const burst = await fixedRate(t.url, 'burst', measured);
-    const max = wrk(t.url, measured);
+    wrk(t, measured); // warm-up: JIT, pools
+    const even = await fixedRate(t, 'even', measured);
+    const burst = await fixedRate(t, 'burst', measured);
+    const max = wrk(t, measured);
     const peakRssMb = measured?.pid ? memKb(measured.pid, 'VmHWM') / 1024 : NaN;
     results.push({ target: t.name, run, idleRssMb, even, burst, maxRps: max.rps, maxVcpu: max.vcpu, peakRssMb });
     console.error(
@@ -424,6 +461,9 @@ const summary = names.map((name) => ({
   peakRssMb: med(name, (r) => r.peakRssMb),
 }));
 const direct = summary.find((s) => s.name === 'direct')!;
+const unexpected = results.flatMap((r) =>
+  (['even', 'burst'] as const).filter((m) => r[m].non2xx || r[m].errors).map((m) => `${r.target} run ${r.run} ${m}: ${r[m].non2xx} non-2xx, ${r[m].errors} errors`),
+);
 const haproxy = summary.find((s) => s.name === 'haproxy');
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const date = new Date().toISOString().slice(0, 10);
@@ -452,6 +492,10 @@ const lines = [
   '',
   'How each figure is taken: max rps from `wrk -t1 -c64`; latency from `bench/loadgen.ts` at 1000 requests/s over 64 keep-alive connections, "even" = one request per millisecond round-robin over the connections, "burst" = all 64 connections at once every 64 ms; vCPU = (utime+stime of the proxy’s processes from /proc, workers included) / wall time during the even run, divided by thousands of requests per second, and "of which kernel" its stime part (system calls: sockets, epoll); RSS (summed over the proxy’s processes) sampled from /proc every 250 ms during the even run; peak = VmHWM.',
   'waypoint-hbone measures the waypoint that terminates HBONE and re-originates it; the client and destination ztunnels are two more waypoint processes (HBONE originate / terminate) on the same two cores, not counted in its CPU.',
+  ...(names.some((n) => n.startsWith('waypoint-routes'))
+    ? [`waypoint-routes-hot and waypoint-routes-spread run the plain waypoint on ${ROUTE_TABLE.routes.toLocaleString('en')} HTTPRoutes over ${ROUTE_TABLE.services} Services (bench/generated-config.ts, every Service's endpoint the backend) and send, in turn, 50 or 10,000 distinct requests that a rule matches (exact path, prefix with a header, POST with a query parameter, regular expression), spread over random Services.`]
+    : []),
+  `Answers other than 2xx, or connection errors, at 1000 rps: ${unexpected.length ? unexpected.join('; ') : 'none'}.`,
   '',
 ];
 mkdirSync(values.out, { recursive: true });
