@@ -124,6 +124,25 @@ describe('hot reload', () => {
   });
 });
 
+describe('starting on a large config', () => {
+  it('parses it in the worker thread at startup too, then routes by it', async () => {
+    await wp.stop();
+    const big = new ConfigDir();
+    const routes = Array.from({ length: 1100 }, (_, i) => meshRoute(`r${i}`, 'web-b', `[{ matches: [{ path: { type: PathPrefix, value: /big/r${i} } }], backendRefs: [{ name: web-b, port: 80 }] }]`)).join('');
+    big.write('config.yaml', `${services()}\n${routes}`);
+    expect(Buffer.byteLength(routes)).toBeGreaterThan(256 * 1024);
+    wp = await startWaypoint(big.path);
+    try {
+      const loaded = await wp.waitForLog((l) => l.msg.includes(' in force'));
+      expect([loaded.reason, loaded.loader, loaded.httpRoutes]).toEqual(['startup', 'worker', 1100]);
+      expect(json(await send(`${wp.base}/big/r1099/x`, { headers: { host: 'web-b' } })).backend).toBe('b');
+      expect(await backendOf()).toBe('a');
+    } finally {
+      big.remove();
+    }
+  });
+});
+
 describe('starting on a bad config', () => {
   it('serves nothing and is not ready until a valid config appears, then goes live', async () => {
     await wp.stop();

@@ -312,7 +312,14 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     setState('LIVE');
   };
   watcher = new ConfigWatcher(options.configPaths, onChange);
-  if (report(store.load(), 'startup')) await goLive();
+  // The first load goes the reloads' way too: a large config is parsed in the worker thread, so that its
+  // parse garbage and the YAML text (which parsed values would keep alive, as slices of it) never enter
+  // this heap. A change seen meanwhile is loaded right after it.
+  reloading = true;
+  const started = report(await store.loadAsync(), 'startup');
+  reloading = false;
+  if (started) await goLive();
+  if (changedAgain) onChange();
 
   const onSignal = (signal: string) => void shutdown(true, signal);
   process.on('SIGTERM', onSignal);

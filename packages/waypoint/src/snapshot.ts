@@ -2,6 +2,7 @@ import { loadConfig, type ConfigIR, type ConfigText, type Diagnostic, type LoadR
 import { Router } from '@waypoint/routing';
 import { readConfig } from './config-files.ts';
 import { fromParts, type LoadResultParts } from './config-transfer.ts';
+import { crypto } from './builtins.ts';
 
 /**
  * Configs at least this large (bytes of YAML) are loaded in a worker thread on reload: loading 5 MiB takes
@@ -48,7 +49,8 @@ export interface StoreCounters {
 /** Holds the snapshot in force; a reload either swaps it whole or leaves it untouched. */
 export class SnapshotStore {
   #current: Snapshot | undefined;
-  #lastText = '';
+  /** Digest of the files of the snapshot in force: a reload of the same files keeps it (the text itself is not held). */
+  #lastDigest = '';
   readonly counters: StoreCounters = { loadSuccess: 0, loadRejected: 0 };
   lastRejection: { at: Date; diagnostics: Diagnostic[] } | undefined;
 
@@ -67,7 +69,7 @@ export class SnapshotStore {
   /** Reads and loads the config on this thread. */
   load(): LoadOutcome {
     const read = this.#read();
-    return 'outcome' in read ? read.outcome : this.#loadHere(read.files, read.text);
+    return 'outcome' in read ? read.outcome : this.#loadHere(read.files, read.digest);
   }
 
   /**
@@ -78,7 +80,7 @@ export class SnapshotStore {
   async loadAsync(workerBytes = LOAD_IN_WORKER_BYTES): Promise<LoadOutcome> {
     const read = this.#read();
     if ('outcome' in read) return read.outcome;
-    if (read.files.reduce((n, f) => n + f.text.length, 0) < workerBytes) return this.#loadHere(read.files, read.text);
+    if (read.files.reduce((n, f) => n + f.text.length, 0) < workerBytes) return this.#loadHere(read.files, read.digest);
     let result: LoadResult;
     try {
       result = await loadInWorker(read.files, this.#namespace);
@@ -92,22 +94,22 @@ export class SnapshotStore {
     } catch (e) {
       return this.#compileFailed(e);
     }
-    return this.#swap(read.text, result.ir, result.diagnostics, router, 'worker');
+    return this.#swap(read.digest, result.ir, result.diagnostics, router, 'worker');
   }
 
   /** The config files, or the outcome when there is nothing to load (unreadable, or unchanged). */
-  #read(): { files: ConfigText[]; text: string } | { outcome: LoadOutcome } {
+  #read(): { files: ConfigText[]; digest: string } | { outcome: LoadOutcome } {
     const read = readConfig(this.#paths);
     if (read.diagnostics.length) return { outcome: this.#reject(read.diagnostics) };
-    const text = JSON.stringify(read.files);
-    if (this.#current && text === this.#lastText) {
+    const digest = crypto.createHash('sha256').update(JSON.stringify(read.files)).digest('base64');
+    if (this.#current && digest === this.#lastDigest) {
       this.lastRejection = undefined;
       return { outcome: { ok: true, snapshot: this.#current, unchanged: true } };
     }
-    return { files: read.files, text };
+    return { files: read.files, digest };
   }
 
-  #loadHere(files: ConfigText[], text: string): LoadOutcome {
+  #loadHere(files: ConfigText[], digest: string): LoadOutcome {
     const result = loadConfig(files, { defaultNamespace: this.#namespace });
     if (!result.ir) return this.#reject(result.diagnostics);
     let router: Router;
@@ -116,14 +118,14 @@ export class SnapshotStore {
     } catch (e) {
       return this.#compileFailed(e);
     }
-    return this.#swap(text, result.ir, result.diagnostics, router, 'main');
+    return this.#swap(digest, result.ir, result.diagnostics, router, 'main');
   }
 
   #compileFailed(e: unknown): LoadOutcome {
     return this.#reject([{ severity: 'error', file: this.#paths.join(','), line: 1, col: 1, message: `cannot compile routes: ${(e as Error).message}` }]);
   }
 
-  #swap(text: string, ir: ConfigIR, warnings: Diagnostic[], router: Router, loader: Snapshot['loader']): LoadOutcome {
+  #swap(digest: string, ir: ConfigIR, warnings: Diagnostic[], router: Router, loader: Snapshot['loader']): LoadOutcome {
     const snapshot: Snapshot = {
       version: (this.#current?.version ?? 0) + 1,
       loadedAt: new Date(),
@@ -133,7 +135,7 @@ export class SnapshotStore {
       loader,
     };
     this.#current = snapshot;
-    this.#lastText = text;
+    this.#lastDigest = digest;
     this.counters.loadSuccess++;
     this.lastRejection = undefined;
     return { ok: true, snapshot, unchanged: false };

@@ -56,6 +56,15 @@ spec:
     if (r.ok) expect(r.snapshot.ir.httpRoutes).toHaveLength(1000);
   });
 
+  it('loads a config whose text differs from the one in force by one character', async () => {
+    const s = store();
+    expect(s.load().ok).toBe(true);
+    writeFileSync(join(dir, 'config.yaml'), service('wem'));
+    const r = await s.loadAsync(0);
+    expect(r.ok && !r.unchanged && r.snapshot.version).toBe(2);
+    if (r.ok) expect(r.snapshot.ir.services.map((x) => x.name)).toEqual(['wem']);
+  });
+
   it('reports an unchanged config as unchanged without starting a worker', async () => {
     const s = store();
     expect(s.load().ok).toBe(true);
