@@ -372,6 +372,8 @@ interface Result {
   burst: Fixed;
   maxRps: number;
   maxVcpu: number;
+  /** Answers of the wrk run that were not 2xx or 3xx. */
+  maxNon2xx: number;
   peakRssMb: number;
 }
 
@@ -397,14 +399,15 @@ async function fixedRate(t: Target, mode: 'even' | 'burst', measured: ChildProce
   return { ...r, vcpuPer1k: vcpu / (rate / 1000), kernelPer1k: kernel / (rate / 1000), rssMb: rss.length ? median(rss) / 1024 : NaN };
 }
 
-function wrk(t: Target, measured: ChildProcess | undefined): { rps: number; vcpu: number } {
+function wrk(t: Target, measured: ChildProcess | undefined): { rps: number; vcpu: number; non2xx: number } {
   const pid = measured?.pid;
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   const t0 = performance.now();
   const r = spawnSync('wrk', ['-t1', '-c64', `-d${SECONDS}s`, ...(t.requests ? ['-s', t.requests.lua] : ['-H', 'Host: bench']), t.url], { encoding: 'utf8' });
   const wall = (performance.now() - t0) / 1000;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
-  return { rps, vcpu: pid ? (cpuSeconds(pid) - cpu0) / wall : NaN };
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+  return { rps, vcpu: pid ? (cpuSeconds(pid) - cpu0) / wall : NaN, non2xx };
 }
 
 function median(xs: number[]): number {
@@ -432,7 +435,7 @@ for (let run = 1; run <= RUNS; run++) {
     const burst = await fixedRate(t, 'burst', measured);
     const max = wrk(t, measured);
     const peakRssMb = measured?.pid ? memKb(measured.pid, 'VmHWM') / 1024 : NaN;
-    results.push({ target: t.name, run, idleRssMb, even, burst, maxRps: max.rps, maxVcpu: max.vcpu, peakRssMb });
+    results.push({ target: t.name, run, idleRssMb, even, burst, maxRps: max.rps, maxVcpu: max.vcpu, maxNon2xx: max.non2xx, peakRssMb });
     console.error(
       `run ${run} ${t.name}: max ${max.rps.toFixed(0)} rps; 1000 rps even p50/p90/p99 ${even.p50}/${even.p90}/${even.p99} ms, ` +
         `${even.vcpuPer1k.toFixed(3)} vCPU/1k, RSS ${even.rssMb.toFixed(1)} MB; burst p90/p99 ${burst.p90}/${burst.p99} ms; peak RSS ${peakRssMb.toFixed(1)} MB`,
@@ -461,9 +464,10 @@ const summary = names.map((name) => ({
   peakRssMb: med(name, (r) => r.peakRssMb),
 }));
 const direct = summary.find((s) => s.name === 'direct')!;
-const unexpected = results.flatMap((r) =>
-  (['even', 'burst'] as const).filter((m) => r[m].non2xx || r[m].errors).map((m) => `${r.target} run ${r.run} ${m}: ${r[m].non2xx} non-2xx, ${r[m].errors} errors`),
-);
+const unexpected = results.flatMap((r) => [
+  ...(['even', 'burst'] as const).filter((m) => r[m].non2xx || r[m].errors).map((m) => `${r.target} run ${r.run} ${m}: ${r[m].non2xx} non-2xx, ${r[m].errors} errors`),
+  ...(r.maxNon2xx ? [`${r.target} run ${r.run} wrk: ${r.maxNon2xx} neither 2xx nor 3xx`] : []),
+]);
 const haproxy = summary.find((s) => s.name === 'haproxy');
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const date = new Date().toISOString().slice(0, 10);
@@ -495,7 +499,7 @@ const lines = [
   ...(names.some((n) => n.startsWith('waypoint-routes'))
     ? [`waypoint-routes-hot and waypoint-routes-spread run the plain waypoint on ${ROUTE_TABLE.routes.toLocaleString('en')} HTTPRoutes over ${ROUTE_TABLE.services} Services (bench/generated-config.ts, every Service's endpoint the backend) and send, in turn, 50 or 10,000 distinct requests that a rule matches (exact path, prefix with a header, POST with a query parameter, regular expression), spread over random Services.`]
     : []),
-  `Answers other than 2xx, or connection errors, at 1000 rps: ${unexpected.length ? unexpected.join('; ') : 'none'}.`,
+  `Answers other than 2xx, or connection errors, at 1000 rps (and neither 2xx nor 3xx under wrk): ${unexpected.length ? unexpected.join('; ') : 'none'}.`,
   '',
 ];
 mkdirSync(values.out, { recursive: true });
