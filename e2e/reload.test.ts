@@ -164,4 +164,29 @@ describe('starting on a bad config', () => {
       bad.remove();
     }
   });
+
+  it('rejects a large config with an invalid field (checked in the worker thread) by file:line:col, and goes live once it is fixed', async () => {
+    await wp.stop();
+    const bad = new ConfigDir();
+    const routes = Array.from({ length: 1100 }, (_, i) => meshRoute(`r${i}`, 'web-b', `[{ matches: [{ path: { type: PathPrefix, value: /big/r${i} } }], backendRefs: [{ name: web-b, port: 80 }] }]`)).join('');
+    const broken = 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: broken }\nspec:\n  rules:\n    - backendRefs: [{ name: web-b, port: "eighty" }]\n';
+    const file = bad.write('x.yaml', `${services()}\n${routes}---\n${broken}`);
+    const line = `${services()}\n${routes}---\n`.split('\n').length + 5;
+    const { WaypointProcess } = await import('./harness.ts');
+    const p = new WaypointProcess(['run', '--config', bad.path, '--http-listen', '127.0.0.1:0=80', '--admin', '127.0.0.1:0', '--stats', 'off', '--health', 'off', '--hbone-listen', 'off', '--upstream', 'plain']);
+    try {
+      const rejected = await p.waitForLog((l) => l.msg.startsWith('config rejected'));
+      expect(rejected.errors).toEqual([`${file}:${line}:36 HTTPRoute/default/broken spec.rules[0].backendRefs[0].port: must be integer`]);
+      await p.waitForLog((l) => l.listener === 'admin');
+      expect((await send(`${p.admin}/ready`)).status).toBe(503);
+      bad.write('x.yaml', `${services()}\n${routes}`);
+      const loaded = await p.waitForLog((l) => l.msg.includes(' in force'));
+      expect([loaded.loader, loaded.httpRoutes]).toEqual(['worker', 1100]);
+      expect(await eventually(async () => (await send(`${p.admin}/ready`)).body === 'LIVE\n')).toBe(true);
+      expect(json(await send(`${p.base}/big/r7/x`, { headers: { host: 'web-b' } })).backend).toBe('b');
+    } finally {
+      await p.stop();
+      bad.remove();
+    }
+  });
 });
