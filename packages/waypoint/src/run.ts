@@ -281,25 +281,29 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
   }
 
   let watcher: ConfigWatcher | undefined;
-  // A large config loads in a worker thread; reloads never overlap, and a change seen during one is
-  // loaded right after it.
+  // A large config loads in a worker thread (at startup too, so that its parse garbage and the YAML text,
+  // which parsed values would keep alive as slices of it, never enter this heap); loads never overlap, and
+  // a change seen during one is loaded right after it.
   let reloading = false;
   let changedAgain = false;
+  /** Loads the config files, and again while they changed meanwhile; the first good config opens the listeners. */
+  const loadUntilSettled = async (reason: string) => {
+    reloading = true;
+    do {
+      changedAgain = false;
+      const hadConfig = !!store.current;
+      if (report(await store.loadAsync(), reason) && !hadConfig && !draining) await goLive();
+      reason = 'config files changed';
+    } while (changedAgain && !draining);
+    reloading = false;
+  };
   const onChange = () => {
     if (draining) return;
     if (reloading) {
       changedAgain = true;
       return;
     }
-    reloading = true;
-    void (async () => {
-      do {
-        changedAgain = false;
-        const hadConfig = !!store.current;
-        if (report(await store.loadAsync(), 'config files changed') && !hadConfig && !draining) void goLive();
-      } while (changedAgain && !draining);
-      reloading = false;
-    })();
+    void loadUntilSettled('config files changed');
   };
   const goLive = async () => {
     try {
@@ -312,14 +316,7 @@ export async function run(options: RunOptions, argv: string[], workerId?: number
     setState('LIVE');
   };
   watcher = new ConfigWatcher(options.configPaths, onChange);
-  // The first load goes the reloads' way too: a large config is parsed in the worker thread, so that its
-  // parse garbage and the YAML text (which parsed values would keep alive, as slices of it) never enter
-  // this heap. A change seen meanwhile is loaded right after it.
-  reloading = true;
-  const started = report(await store.loadAsync(), 'startup');
-  reloading = false;
-  if (started) await goLive();
-  if (changedAgain) onChange();
+  await loadUntilSettled('startup');
 
   const onSignal = (signal: string) => void shutdown(true, signal);
   process.on('SIGTERM', onSignal);

@@ -5,7 +5,7 @@ import { fromParts, type LoadResultParts } from './config-transfer.ts';
 import { crypto } from './builtins.ts';
 
 /**
- * Configs at least this large (bytes of YAML) are loaded in a worker thread on reload: loading 5 MiB takes
+ * Configs at least this large (bytes of YAML) are loaded in a worker thread, at startup and on reload: loading 5 MiB takes
  * about 1 s here, time in which the main thread would answer no request.
  */
 export const LOAD_IN_WORKER_BYTES = 256 * 1024;
@@ -66,16 +66,10 @@ export class SnapshotStore {
     return this.#current;
   }
 
-  /** Reads and loads the config on this thread. */
-  load(): LoadOutcome {
-    const read = this.#read();
-    return 'outcome' in read ? read.outcome : this.#loadHere(read.files, read.digest);
-  }
-
   /**
-   * As load, but a config of at least `workerBytes` is parsed, validated and translated in a worker
-   * thread and its route tables built in slices, so that the event loop keeps serving meanwhile.
-   * Reloads of one store must not overlap: the caller awaits each.
+   * Reads and loads the config: on this thread when it is smaller than `workerBytes`; otherwise parsed,
+   * validated and translated in a worker thread and its route tables built in slices, so that the event
+   * loop keeps serving meanwhile. Loads of one store must not overlap: the caller awaits each.
    */
   async loadAsync(workerBytes = LOAD_IN_WORKER_BYTES): Promise<LoadOutcome> {
     const read = this.#read();

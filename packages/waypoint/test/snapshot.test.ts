@@ -22,7 +22,7 @@ const store = () => {
 describe('loading a config in a worker thread (loadAsync)', () => {
   it('gives the same snapshot as loading on the main thread, and says where it loaded', async () => {
     const main = store();
-    const a = main.load();
+    const a = await main.loadAsync(Infinity);
     const other = new SnapshotStore([dir], 'default');
     const b = await other.loadAsync(0);
     expect(a.ok && b.ok).toBe(true);
@@ -34,7 +34,7 @@ describe('loading a config in a worker thread (loadAsync)', () => {
 
   it('rejects an invalid config from the worker with its diagnostics, and keeps the version in force', async () => {
     const s = store();
-    expect(s.load().ok).toBe(true);
+    expect((await s.loadAsync(Infinity)).ok).toBe(true);
     writeFileSync(join(dir, 'config.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: { name: "unterminated }\n');
     const r = await s.loadAsync(0);
     expect(r.ok).toBe(false);
@@ -58,7 +58,7 @@ spec:
 
   it('loads a config whose text differs from the one in force by one character', async () => {
     const s = store();
-    expect(s.load().ok).toBe(true);
+    expect((await s.loadAsync(Infinity)).ok).toBe(true);
     writeFileSync(join(dir, 'config.yaml'), service('wem'));
     const r = await s.loadAsync(0);
     expect(r.ok && !r.unchanged && r.snapshot.version).toBe(2);
@@ -67,7 +67,7 @@ spec:
 
   it('reports an unchanged config as unchanged without starting a worker', async () => {
     const s = store();
-    expect(s.load().ok).toBe(true);
+    expect((await s.loadAsync(Infinity)).ok).toBe(true);
     const r = await s.loadAsync(0);
     expect(r.ok && r.unchanged).toBe(true);
   });
