@@ -222,14 +222,14 @@ function baselineCheckout(rev: string): string {
 const profileEnv = (name: string): Record<string, string> =>
   values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(work, 'profiles', name)}` } : {};
 
-function routesTarget(label: 'routes-hot' | 'routes-spread', slot: number, rev?: string): Target {
+function routesTarget(label: string, requests: Target['requests'], slot: number, rev?: string): Target {
   const name = `waypoint-${label}${rev ? `@${rev}` : ''}`;
   const port = 18110 + slot;
   return {
     name,
     url: `http://127.0.0.1:${port}/`,
     optIn: true,
-    requests: requestFiles(label, routeMix(label === 'routes-hot' ? 50 : 10_000)),
+    requests,
     start: async () => {
       routesCfg ??= writeConfig('routes.yaml', generateRouteConfig(ROUTE_TABLE.routes, ROUTE_TABLE.services, { address: '127.0.0.1', port: 18080 }));
       const bin = rev ? join(baselineCheckout(rev), 'bin', 'waypoint') : WAYPOINT;
@@ -304,7 +304,10 @@ const targets: Target[] = [
   // that a rule matches (exact, prefix and header, POST with query, regular expression): 50 distinct
   // requests (a few hot routes) and 10,000 (every table, little reuse). Run only when named in --only;
   // with --baseline, the baseline revision runs each of them too.
-  ...(['routes-hot', 'routes-spread'] as const).flatMap((label, i) => [routesTarget(label, i), ...(values.baseline ? [routesTarget(label, i + 2, values.baseline)] : [])]),
+  ...([['routes-hot', 50], ['routes-spread', 10_000]] as const).flatMap(([label, distinct], i) => {
+    const requests = requestFiles(label, routeMix(distinct));
+    return [routesTarget(label, requests, i), ...(values.baseline ? [routesTarget(label, requests, i + 2, values.baseline)] : [])];
+  }),
   {
     name: 'node-http',
     url: 'http://127.0.0.1:18086/1k',
